@@ -1,0 +1,133 @@
+"""Benchmark: the batched grid against a plain per-pair implementation of the metric contract.
+
+Both score the same activations (by default 4000 stimuli, 8 × 8 layers of widths 64 … 512, all
+pairs, 5 folds). For each metric the script prints the plain and grid wall times, their ratio,
+the largest score difference, the grid's peak memory, and the time of the metric's unavoidable
+core measured alone (the solver work every exact implementation must do).
+
+    python benchmarks/bench_grid.py                  # the full benchmark (several minutes)
+    python benchmarks/bench_grid.py --stimuli 1000 --layers 4 --metrics procrustes
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from convergent.metrics import METRICS, grid  # noqa: E402
+
+from plain import plain_score, train_corr_matrix  # noqa: E402
+
+
+def make_layers(stimuli: int, n_layers: int, seed: int, widths: list[int]) -> list[np.ndarray]:
+    """A random ReLU network's layers (widths 64 … 512) reading shared structured stimuli."""
+    rng = np.random.default_rng(seed)
+    inputs = np.random.default_rng(0).standard_normal((stimuli, 32))
+    layers, h = [], inputs
+    for width in widths[:n_layers]:
+        h = np.maximum(h @ rng.standard_normal((h.shape[1], width)) / np.sqrt(h.shape[1]), 0)
+        layers.append(h.astype(np.float32))
+    return layers
+
+
+def data(args):
+    widths = list(np.linspace(64, 512, args.layers).astype(int))
+    return (make_layers(args.stimuli, args.layers, 1, widths),
+            make_layers(args.stimuli, args.layers, 2, widths[::-1]))
+
+
+def plain_grid(A, B, metric, folds):
+    return np.array([[plain_score(x.astype(np.float64), y.astype(np.float64), metric,
+                                  folds=folds)["score"] for y in B] for x in A])
+
+
+def core_time(A, B, metric, folds):
+    """The work no exact implementation avoids, timed alone."""
+    import ot
+    from scipy.optimize import linear_sum_assignment
+    from sklearn.model_selection import KFold
+
+    splits = list(KFold(folds, shuffle=True, random_state=0).split(A[0]))
+    start = time.perf_counter()
+    if metric == "linear":  # the SVD of every layer's centred training rows, per fold
+        for tr, _ in splits:
+            for L in A + B:
+                Z = torch.as_tensor(L[tr], dtype=torch.float64)
+                torch.linalg.svd(Z - Z.mean(0), full_matrices=False)
+    elif metric == "cka":  # one all-rows cross product per pair
+        for x in A:
+            for y in B:
+                torch.as_tensor(x, dtype=torch.float64).T @ torch.as_tensor(y, dtype=torch.float64)
+    else:  # one solve per pair and fold on a precomputed correlation matrix
+        mats = [train_corr_matrix(x[tr].astype(np.float64), y[tr].astype(np.float64))
+                for x in A for y in B for tr, _ in splits[:1]]
+        start = time.perf_counter()
+        for C in mats:
+            for _ in splits:
+                if metric == "procrustes":
+                    np.linalg.svd(C, full_matrices=False)
+                elif metric == "permutation" and C.shape[0] == C.shape[1]:
+                    linear_sum_assignment(C, maximize=True)
+                else:
+                    n, k = C.shape
+                    ot.emd(np.full(n, 1 / n), np.full(k, 1 / k), 1 - C, numItermax=10_000_000)
+    return time.perf_counter() - start
+
+
+def child(args) -> None:
+    """Run one grid in this (fresh) process and report its time, scores and peak memory."""
+    A, B = data(args)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    table = grid(A, B, metrics=[args.child], folds=args.folds)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    scores = table.pivot(index="index_x", columns="index_y", values="score").to_numpy()
+    print(json.dumps({"seconds": seconds, "scores": scores.tolist(),
+                      "peak_mib": peak / 1024, "grew_mib": (peak - base) / 1024}))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--stimuli", type=int, default=4000)
+    p.add_argument("--layers", type=int, default=8)
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--metrics", default=",".join(METRICS))
+    p.add_argument("--child", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        return child(args)
+    A, B = data(args)
+    print(f"{args.stimuli} stimuli, {args.layers} x {args.layers} layers of widths "
+          f"{[a.shape[1] for a in A]} vs {[b.shape[1] for b in B]}, all pairs, {args.folds} folds, "
+          f"torch {torch.__version__} on {torch.get_num_threads()} threads\n")
+    print(f"{'metric':<12}{'plain s':>10}{'grid s':>10}{'ratio':>8}{'max |diff|':>12}"
+          f"{'peak MiB':>10}{'core s':>9}")
+    for metric in args.metrics.split(","):
+        cmd = [sys.executable, __file__, "--child", metric, "--stimuli", str(args.stimuli),
+               "--layers", str(args.layers), "--folds", str(args.folds)]
+        fast = json.loads(subprocess.run(cmd, check=True, capture_output=True,
+                                         text=True).stdout)
+        start = time.perf_counter()
+        plain = plain_grid(A, B, metric, args.folds)
+        plain_s = time.perf_counter() - start
+        diff = np.nanmax(np.abs(plain - np.array(fast["scores"])))
+        core = core_time(A, B, metric, args.folds)
+        print(f"{metric:<12}{plain_s:>10.2f}{fast['seconds']:>10.2f}"
+              f"{plain_s / fast['seconds']:>7.1f}x{diff:>12.1e}{fast['peak_mib']:>10.0f}"
+              f"{core:>9.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

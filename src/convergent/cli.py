@@ -1,0 +1,138 @@
+"""``convergent``: the command line the workflow's rules and users call.
+
+Every user error (bad input, unreadable file, mismatched stimuli) ends as one line on stderr and
+exit code 2, with no output file written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import ConvergentError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line, like every other error of the CLI."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _metric_list(text: str) -> list[str]:
+    return [m.strip() for m in text.split(",") if m.strip()]
+
+
+def _add_scoring_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--folds", type=int, default=5, help="k of the k-fold split (default 5)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the k-fold split (default 0)")
+    p.add_argument("--corr", choices=["pearson", "spearman"], default="pearson")
+    p.add_argument("--device", default="auto", help="torch device: auto (CUDA if present), cpu, "
+                   "cuda, cuda:1, ...")
+    p.add_argument("--dtype", choices=["float64", "float32"], default=None,
+                   help="default: float64 on the CPU, float32 on a GPU")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .metrics import METRICS
+
+    parser = _Parser(prog="convergent", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"convergent {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("score", help="score one pair of layers (.npy, stimuli × units); "
+                       "prints one JSON object")
+    p.add_argument("x", type=Path, metavar="X.npy")
+    p.add_argument("y", type=Path, metavar="Y.npy")
+    p.add_argument("--metric", required=True, choices=METRICS)
+    p.add_argument("--rotate", type=int, metavar="SEED", default=None,
+                   help="permutation only: also score X after a Haar rotation with this seed")
+    _add_scoring_options(p)
+    p.set_defaults(run=_run_score)
+
+    p = sub.add_parser("grid", help="score every layer pair of two activation files "
+                       "(.safetensors, one stimuli × units tensor per layer)")
+    p.add_argument("a", type=Path, metavar="A.safetensors")
+    p.add_argument("b", type=Path, metavar="B.safetensors")
+    p.add_argument("--metrics", type=_metric_list, default=["procrustes"],
+                   help=f"comma-separated, from {','.join(METRICS)} (default procrustes)")
+    p.add_argument("--pairs", choices=["all", "diagonal"], default="all")
+    p.add_argument("--rotate", type=int, metavar="SEED", default=None,
+                   help="with permutation: add 'permutation_rotated' rows (Haar rotation of A's "
+                   "layers with this seed)")
+    p.add_argument("--out", type=Path, required=True, metavar="FILE.parquet",
+                   help="the table (.parquet, or .csv)")
+    _add_scoring_options(p)
+    p.set_defaults(run=_run_grid)
+
+    p = sub.add_parser("demo", help="generate two random networks' activations and align them "
+                       "(the engine on generated data, no download)")
+    p.add_argument("--out", type=Path, default=Path("results/demo"))
+    p.add_argument("--stimuli", type=int, default=2000)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=_run_demo)
+    return parser
+
+
+def _run_score(args) -> int:
+    from .io import read_array
+    from .metrics import rotation_test, score
+
+    X, Y = read_array(args.x), read_array(args.y)
+    common = dict(folds=args.folds, seed=args.seed, corr=args.corr, device=args.device,
+                  dtype=args.dtype, names=(str(args.x), str(args.y)))
+    if args.rotate is None:
+        print(json.dumps(score(X, Y, metric=args.metric, **common).to_json()))
+        return 0
+    if args.metric != "permutation":
+        raise ConvergentError(f"--rotate applies to --metric permutation, not {args.metric}")
+    test = rotation_test(X, Y, rotation_seed=args.rotate, **common)
+    out = test["native"].to_json()
+    out.update(native=test["native"].score, rotated=test["rotated"].score,
+               change_pct=test["change_pct"], rotation_seed=args.rotate)
+    print(json.dumps(out))
+    return 0
+
+
+def _run_grid(args) -> int:
+    from .io import check_same_stimuli, read_layers, write_table
+    from .metrics import grid
+
+    if args.rotate is not None and "permutation" not in args.metrics:
+        raise ConvergentError("--rotate needs permutation among --metrics")
+    layers_a, ids_a = read_layers(args.a)
+    layers_b, ids_b = read_layers(args.b)
+    check_same_stimuli(ids_a, ids_b, args.a, args.b)
+    table = grid(layers_a, layers_b, metrics=args.metrics, pairs=args.pairs, folds=args.folds,
+                 seed=args.seed, corr=args.corr, rotate=args.rotate, device=args.device,
+                 dtype=args.dtype, progress=sys.stderr.isatty(), names=(str(args.a), str(args.b)))
+    write_table(table, args.out)
+    return 0
+
+
+def _run_demo(args) -> int:
+    from .demo import run_demo
+
+    run_demo(args.out, stimuli=args.stimuli, seed=args.seed)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:  # usage errors, --help, --version: argparse has printed
+        return int(done.code or 0)
+    try:
+        return args.run(args)
+    except ConvergentError as err:
+        print(f"convergent {args.command}: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

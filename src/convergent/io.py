@@ -1,0 +1,123 @@
+"""Reading and writing activations and tables: safetensors for activations (never pickles),
+parquet for tables, and every output written under a temporary name and renamed into place so
+that a killed job never leaves a file that looks complete."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from .errors import InputError
+
+#: safetensors metadata keys: the layer names in network order, and the stimulus ids (JSON lists).
+LAYERS_KEY, STIMULI_KEY = "layers", "stimulus_ids"
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def read_array(path: str | os.PathLike) -> np.ndarray:
+    """A ``.npy`` array (pickles refused)."""
+    try:
+        return np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (ValueError, OSError, EOFError) as err:
+        raise InputError(f"{path}: not a readable .npy array ({_first_line(err)})") from None
+
+
+def natural_key(name: str) -> list:
+    """Sort key that puts ``layer2`` before ``layer10``."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def read_layers(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], list[str] | None]:
+    """Layers of a safetensors activation file, in network order, and its stimulus ids.
+
+    The order is the metadata's ``layers`` list when present (``convergent`` writes it), else the
+    tensor names in natural sort order.
+    """
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            meta = handle.metadata() or {}
+            names = list(handle.keys())
+            order = json.loads(meta[LAYERS_KEY]) if LAYERS_KEY in meta else sorted(
+                names, key=natural_key)
+            if sorted(order) != sorted(names):
+                raise InputError(
+                    f"{path}: metadata '{LAYERS_KEY}' does not list the file's tensors")
+            layers = {name: handle.get_tensor(name) for name in order}
+        ids = json.loads(meta[STIMULI_KEY]) if STIMULI_KEY in meta else None
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (SafetensorError, OSError, ValueError) as err:
+        if isinstance(err, InputError):
+            raise
+        raise InputError(f"{path}: not a readable safetensors file ({_first_line(err)})") from None
+    for name, tensor in layers.items():
+        if not (tensor.is_floating_point() or tensor.dtype in (torch.int32, torch.int64)):
+            raise InputError(f"{path}:{name}: expected a float tensor, got {tensor.dtype}")
+    return layers, ids
+
+
+def write_layers(path: str | os.PathLike, layers: Mapping[str, np.ndarray | torch.Tensor],
+                 stimulus_ids: Sequence[str] | None = None) -> None:
+    """Write layers (name → stimuli × units) in the given order, with their order and the
+    stimulus ids in the metadata."""
+    tensors = {name: torch.as_tensor(np.asarray(a) if not isinstance(a, torch.Tensor) else a)
+               .contiguous() for name, a in layers.items()}
+    meta = {LAYERS_KEY: json.dumps(list(tensors))}
+    if stimulus_ids is not None:
+        meta[STIMULI_KEY] = json.dumps([str(s) for s in stimulus_ids])
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
+
+
+def check_same_stimuli(ids_a, ids_b, path_a, path_b) -> None:
+    """Two activation files must hold the same stimuli in the same order."""
+    if ids_a is None or ids_b is None or list(ids_a) == list(ids_b):
+        return
+    if len(ids_a) != len(ids_b):
+        raise InputError(f"{path_b}: holds {len(ids_b)} stimulus ids but {path_a} holds "
+                         f"{len(ids_a)}")
+    k = next(i for i, (a, b) in enumerate(zip(ids_a, ids_b, strict=True)) if a != b)
+    raise InputError(f"{path_b}: stimuli differ from {path_a} (row {k}: {ids_b[k]!r} vs "
+                     f"{ids_a[k]!r}); both must hold the same stimuli in the same order")
+
+
+def write_table(table: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write a table as parquet (or CSV for a ``.csv`` path), atomically."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        if path.suffix == ".csv":
+            table.to_csv(tmp, index=False)
+        else:
+            table.to_parquet(tmp, index=False)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__

@@ -1,0 +1,264 @@
+"""The two public entry points over one implementation: :func:`score` for a pair of layers and
+:func:`grid` for many layers of model A against many layers of model B."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from ..backend import Backend, resolve_backend
+from ..errors import InputError
+from . import scores
+from .contract import ASYMMETRIC, METRICS, ROTATED, AlignmentResult
+from .layer import Layer, check_activations, check_settings, make_splits
+from .pair import PairMoments
+from .rotation import change_pct
+
+
+def check_metrics(metrics: Sequence[str]) -> tuple[str, ...]:
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown:
+        raise InputError(f"unknown metric {unknown[0]!r}; choose from {', '.join(METRICS)}")
+    if not metrics:
+        raise InputError("no metric given")
+    return tuple(dict.fromkeys(metrics))
+
+
+def compare(x: Layer, y: Layer, metric: str, pair: PairMoments | None = None) -> AlignmentResult:
+    """Score prepared layers x and y with one metric (both must share their folds)."""
+    pair = pair or PairMoments(x, y)
+    notes: list[str] = []
+    xy = yx = None
+    if metric == "cka":
+        fold_scores, solver = [], "closed form (all rows)"
+        total = scores.cka_score(x, y, pair)
+    else:
+        folds = range(len(x.folds))
+        if metric == "linear":
+            per_fold = [scores.linear_fold(x, y, pair, f) for f in folds]
+            alphas = [alpha for *_, alpha in per_fold]
+            notes.append("ridge alpha per fold (x→y, y→x): " + ", ".join(
+                f"{a:.0e}/{b:.0e}" for a, b in alphas))
+            per_fold, solver = [(a, b) for a, b, _ in per_fold], "ridge (efficient LOO over alpha)"
+        elif metric == "procrustes":
+            per_fold = [scores.procrustes_fold(x, y, pair, f) for f in folds]
+            solver = "svd"
+        elif metric == "permutation" and x.units == y.units:
+            per_fold = [scores.permutation_fold(x, y, pair, f) for f in folds]
+            solver = "linear_sum_assignment"
+        else:
+            per_fold = [scores.softmatch_fold(x, y, pair, f) for f in folds]
+            solver = "emd"
+            if metric == "permutation":
+                solver = "emd (unequal widths: computed as softmatch)"
+        if metric in ASYMMETRIC:
+            xy = float(np.mean([a for a, _ in per_fold]))
+            yx = float(np.mean([b for _, b in per_fold]))
+            fold_scores = [(a + b) / 2 for a, b in per_fold]
+        else:
+            fold_scores = list(per_fold)
+        undefined = [f for f, s in enumerate(fold_scores) if math.isnan(s)]
+        if undefined:
+            notes.append(f"folds {undefined} had no unit varying on both sides of the test rows, "
+                         "so they score NaN and so does the comparison")
+        total = float(np.mean(fold_scores))
+    return AlignmentResult(
+        metric=metric, score=total, fold_scores=tuple(fold_scores), score_xy=xy, score_yx=yx,
+        corr=x.corr, n_folds=len(x.folds), seed=_seed_of(x), x_units=x.units, y_units=y.units,
+        x_dropped=x.dropped, y_dropped=y.dropped, solver=solver, notes=tuple(notes))
+
+
+def _seed_of(layer: Layer) -> int:
+    return getattr(layer, "seed", 0)
+
+
+def _prepare(arrays: Mapping[str, Any], folds: int, seed: int, corr: str,
+             backend: Backend, m: int | None = None) -> list[Layer]:
+    """Validate every layer, then build each once (all share one fold split)."""
+    for name, array in arrays.items():
+        check_activations(array, name, folds)
+    splits = make_splits(m, folds, seed, backend)
+    layers = []
+    for name, array in arrays.items():
+        layer = Layer(name, array, splits, corr, backend)
+        layer.seed = seed
+        layers.append(layer)
+    return layers
+
+
+def _prepare_pair(X, Y, names, folds, seed, corr, device, dtype) -> list[Layer]:
+    check_settings(folds, corr)
+    named = dict(zip(names, (X, Y), strict=True))
+    for name, array in named.items():
+        if len(array.shape) != 2:
+            check_activations(array, name, folds)
+    backend = resolve_backend(device, dtype)
+    return _prepare(named, folds, seed, corr, backend, _common_rows(named))
+
+
+def _common_rows(named: Mapping[str, Any]) -> int:
+    rows = {name: a.shape[0] for name, a in named.items() if len(a.shape) >= 1}
+    first = next(iter(rows.items()))
+    for name, m in rows.items():
+        if m != first[1]:
+            raise InputError(f"{name}: has {m} stimuli (rows) but {first[0]} has {first[1]}; "
+                             "both sides must hold the same stimuli in the same order")
+    return first[1]
+
+
+def score(X, Y, metric: str = "procrustes", folds: int = 5, seed: int = 0,
+          corr: str = "pearson", device=None, dtype=None,
+          names: tuple[str, str] = ("X", "Y")) -> AlignmentResult:
+    """Alignment of two layers' activations under one metric.
+
+    Parameters
+    ----------
+    X : array of shape (m, nx)
+    Y : array of shape (m, ny)
+        Activations of two layers for the same m stimuli, rows in the same order.
+    metric : {"linear", "procrustes", "permutation", "softmatch", "cka"}
+    folds : int, default 5
+        ``KFold(folds, shuffle=True, random_state=seed)`` over the stimuli.
+    seed : int, default 0
+    corr : {"pearson", "spearman"}, default "pearson"
+    device : str, optional
+        Torch device; default CUDA when available, else the CPU.
+    dtype : {"float64", "float32"}, optional
+        Default float64 on the CPU, float32 on a GPU.
+    names : (str, str)
+        How error messages name X and Y.
+
+    Returns
+    -------
+    AlignmentResult
+    """
+    (metric,) = check_metrics([metric])
+    x, y = _prepare_pair(X, Y, names, folds, seed, corr, device, dtype)
+    return compare(x, y, metric)
+
+
+def rotation_test(X, Y, rotation_seed: int = 0, folds: int = 5, seed: int = 0,
+                  corr: str = "pearson", device=None, dtype=None,
+                  names: tuple[str, str] = ("X", "Y")) -> dict:
+    """Permutation score of X against Y, natively and after a Haar-random rotation of X's units.
+
+    Returns
+    -------
+    dict with ``native`` and ``rotated`` (AlignmentResult) and ``change_pct`` =
+    (native − rotated) / rotated × 100.
+    """
+    x, y = _prepare_pair(X, Y, names, folds, seed, corr, device, dtype)
+    native = compare(x, y, "permutation")
+    rotated = compare(x.rotated(rotation_seed), y, "permutation")
+    return {"native": native, "rotated": rotated,
+            "change_pct": change_pct(native.score, rotated.score)}
+
+
+def grid(layers_x: Mapping[str, Any] | Sequence[Any], layers_y: Mapping[str, Any] | Sequence[Any],
+         metrics: Sequence[str] = ("procrustes",), pairs: str = "all", folds: int = 5,
+         seed: int = 0, corr: str = "pearson", rotate: int | None = None, device=None,
+         dtype=None, progress: bool = False, names: tuple[str, str] = ("x", "y")) -> pd.DataFrame:
+    """Score every layer of model A against every (``pairs="all"``) or the corresponding
+    (``pairs="diagonal"``) layer of model B.
+
+    Each layer is prepared once (Step 0, centring, folds, per-fold statistics and, for
+    ``linear``, the factorisation of its training rows) and reused for all its pairs.
+
+    Parameters
+    ----------
+    layers_x, layers_y : mapping of layer name to array (m, n_layer), or a sequence of arrays
+        Layers in network order; all hold the same m stimuli in the same order.
+    metrics : sequence of metric names
+    pairs : {"all", "diagonal"}
+    folds, seed, corr, device, dtype : as in :func:`score`
+    rotate : int, optional
+        With ``"permutation"`` among the metrics, also score each x layer after a Haar rotation
+        with this seed, as metric ``"permutation_rotated"``.
+    progress : bool
+        Show a progress bar over layer pairs.
+    names : (str, str)
+        Prefixes naming the two sides in error messages (e.g. the two file names).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per layer pair × metric: ``layer_x, layer_y, index_x, index_y, metric, score,
+        score_xy, score_yx, x_units, y_units, x_dropped, y_dropped, corr, solver`` and
+        ``fold_0 … fold_{folds-1}`` (NaN for ``cka``).
+    """
+    metrics = check_metrics(metrics)
+    check_settings(folds, corr)
+    if pairs not in ("all", "diagonal"):
+        raise InputError(f"pairs must be 'all' or 'diagonal', got {pairs!r}")
+    side_x, side_y = _named_layers(layers_x, names[0]), _named_layers(layers_y, names[1])
+    if pairs == "diagonal" and len(side_x) != len(side_y):
+        raise InputError(f"pairs='diagonal' needs equal layer counts, but {names[0]} has "
+                         f"{len(side_x)} layers and {names[1]} has {len(side_y)}")
+    for qualified, array in {**side_x, **side_y}.items():
+        if len(array.shape) != 2:
+            check_activations(array, qualified, folds)
+    m = _common_rows({**side_x, **side_y})
+    backend = resolve_backend(device, dtype)
+    prepared = _prepare({**side_x, **side_y}, folds, seed, corr, backend, m)
+    xs, ys = prepared[:len(side_x)], prepared[len(side_x):]
+    plan = _pair_plan(len(xs), len(ys), pairs)
+    labels_x, labels_y = list(_labels(layers_x)), list(_labels(layers_y))
+    rows = []
+    rotated: dict[int, Layer] = {}
+    for i, j in tqdm(plan, desc="layer pairs", disable=not progress, leave=False):
+        pair = PairMoments(xs[i], ys[j])
+        for metric in metrics:
+            rows.append(_row(compare(xs[i], ys[j], metric, pair), metric, i, j, labels_x,
+                             labels_y, folds))
+        if rotate is not None and "permutation" in metrics:
+            rx = rotated.setdefault(i, xs[i].rotated(rotate))
+            rows.append(_row(compare(rx, ys[j], "permutation"), ROTATED, i, j, labels_x,
+                             labels_y, folds))
+        if pairs == "diagonal" or j == len(ys) - 1:
+            xs[i].release()  # plan is x-major: x layer i has no pair left
+            rotated.pop(i, None)
+    return pd.DataFrame(rows, columns=_columns(folds))
+
+
+def _pair_plan(nx: int, ny: int, pairs: str) -> list[tuple[int, int]]:
+    if pairs == "diagonal":
+        return [(i, i) for i in range(nx)]
+    return [(i, j) for i in range(nx) for j in range(ny)]
+
+
+def _labels(layers) -> list[str]:
+    if isinstance(layers, Mapping):
+        return [str(k) for k in layers]
+    return [f"layer{i}" for i in range(len(layers))]
+
+
+def _named_layers(layers, side: str) -> dict[str, Any]:
+    """Qualified names (``side:layer``) for error messages, in network order."""
+    if not len(layers):
+        raise InputError(f"{side}: holds no layers")
+    arrays = layers.values() if isinstance(layers, Mapping) else layers
+    return {f"{side}:{label}": a for label, a in zip(_labels(layers), arrays, strict=True)}
+
+
+def _columns(folds: int) -> list[str]:
+    return ["layer_x", "layer_y", "index_x", "index_y", "metric", "score", "score_xy", "score_yx",
+            "x_units", "y_units", "x_dropped", "y_dropped", "corr", "solver"] + [
+                f"fold_{k}" for k in range(folds)]
+
+
+def _row(result: AlignmentResult, metric: str, i: int, j: int, labels_x, labels_y,
+         folds: int) -> list:
+    fold_values = list(result.fold_scores) or [float("nan")] * folds
+    return [labels_x[i], labels_y[j], i, j, metric, result.score,
+            _nan_if_none(result.score_xy), _nan_if_none(result.score_yx), result.x_units,
+            result.y_units, result.x_dropped, result.y_dropped, result.corr,
+            result.solver] + fold_values
+
+
+def _nan_if_none(value: float | None) -> float:
+    return float("nan") if value is None else value

@@ -1,0 +1,34 @@
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+# plain.py (the deliberately plain reference) is imported by several test modules.
+sys.path.insert(0, str(Path(__file__).parent))
+
+settings.register_profile(
+    "convergent", deadline=None, max_examples=25, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("thorough", parent=settings.get_profile("convergent"), max_examples=200)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "convergent"))
+
+
+def structured_pair(rng: np.random.Generator, m: int, nx: int, ny: int, dead: int = 0,
+                    noise: float = 0.5):
+    """Two ReLU layers reading the same latent code: unequal widths, partly aligned, with
+    ``dead`` constant units on each side."""
+    latent = rng.standard_normal((m, 6))
+    X = np.maximum(latent @ rng.standard_normal((6, nx)) + noise * rng.standard_normal((m, nx)), 0)
+    Y = np.maximum(latent @ rng.standard_normal((6, ny)) + noise * rng.standard_normal((m, ny)), 0)
+    X[:, :dead] = 0.0
+    Y[:, ny - dead:] = 3.0
+    return X, Y
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
