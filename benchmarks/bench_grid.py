@@ -31,13 +31,15 @@ from plain import plain_score, train_corr_matrix  # noqa: E402
 
 
 def make_layers(stimuli: int, n_layers: int, seed: int, widths: list[int]) -> list[np.ndarray]:
-    """A random ReLU network's layers (widths 64 … 512) reading shared structured stimuli."""
+    """A random ReLU network's layers (widths 64 … 512) reading shared stimuli, each unit read
+    out with a little noise (so no unit is constant over a fold's training rows, where the
+    contract's Procrustes map would not be unique)."""
     rng = np.random.default_rng(seed)
     inputs = np.random.default_rng(0).standard_normal((stimuli, 32))
     layers, h = [], inputs
     for width in widths[:n_layers]:
         h = np.maximum(h @ rng.standard_normal((h.shape[1], width)) / np.sqrt(h.shape[1]), 0)
-        layers.append(h.astype(np.float32))
+        layers.append((h + 0.01 * rng.standard_normal(h.shape)).astype(np.float32))
     return layers
 
 

@@ -24,6 +24,24 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+def _json(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({err})") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("expected a JSON object")
+    return value
+
+
+def _label(text: str) -> tuple[str, object]:
+    """KEY=VALUE, with an integer VALUE stored as an integer."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, int(value) if value.lstrip("-").isdigit() else value
+
+
 def _metric_list(text: str) -> list[str]:
     return [m.strip() for m in text.split(",") if m.strip()]
 
@@ -67,8 +85,53 @@ def build_parser() -> argparse.ArgumentParser:
                    "layers with this seed)")
     p.add_argument("--out", type=Path, required=True, metavar="FILE.parquet",
                    help="the table (.parquet, or .csv)")
+    p.add_argument("--label", action="append", default=[], type=_label, metavar="KEY=VALUE",
+                   help="add a constant column to the table (repeatable)")
     _add_scoring_options(p)
     p.set_defaults(run=_run_grid)
+
+    p = sub.add_parser("train", help="train one model from one seed, a checkpoint per epoch")
+    p.add_argument("--model", type=_json, required=True, help="JSON: arch, width, small_input")
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--data", type=_json, required=True, help="JSON: the config's data section")
+    p.add_argument("--settings", type=_json, required=True,
+                   help="JSON: epochs, batch_size, lr, momentum, weight_decay")
+    p.add_argument("--state-dir", type=Path, required=True,
+                   help="where epoch checkpoints accumulate (survives a killed job)")
+    p.add_argument("--checkpoints", type=Path, nargs="+", required=True,
+                   help="the epoch0 … epochE output paths")
+    p.add_argument("--log", type=Path, required=True, help="accuracy per epoch (.csv)")
+    p.add_argument("--label", action="append", default=[], type=_label, metavar="KEY=VALUE")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--stop-after", type=int, default=None, help=argparse.SUPPRESS)
+    p.set_defaults(run=_run_train)
+
+    p = sub.add_parser("extract", help="centre-pixel conv activations of a checkpoint on a "
+                       "stimulus set, and its accuracy there")
+    p.add_argument("checkpoint", type=Path)
+    p.add_argument("--stimset", required=True)
+    p.add_argument("--data", type=_json, required=True)
+    p.add_argument("--stimuli", type=_json, required=True)
+    p.add_argument("--out", type=Path, required=True, metavar="ACTS.safetensors")
+    p.add_argument("--accuracy", type=Path, required=True, metavar="ACC.csv")
+    p.add_argument("--label", action="append", default=[], type=_label, metavar="KEY=VALUE")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=None)
+    p.set_defaults(run=_run_extract)
+
+    p = sub.add_parser("aggregate", help="tidy tables from the per-job outputs")
+    p.add_argument("--alignment", type=Path, nargs="*", default=[])
+    p.add_argument("--accuracy", type=Path, nargs="*", default=[])
+    p.add_argument("--training", type=Path, nargs="*", default=[])
+    p.add_argument("--out-dir", type=Path, required=True)
+    p.set_defaults(run=_run_aggregate)
+
+    p = sub.add_parser("figure", help="draw one figure from the result tables")
+    p.add_argument("name", choices=["depth-profile"])
+    p.add_argument("--alignment", type=Path, required=True, metavar="alignment.parquet")
+    p.add_argument("--out", type=Path, nargs="+", required=True, metavar="FILE.png|svg")
+    p.set_defaults(run=_run_figure)
 
     p = sub.add_parser("demo", help="generate two random networks' activations and align them "
                        "(the engine on generated data, no download)")
@@ -111,7 +174,52 @@ def _run_grid(args) -> int:
     table = grid(layers_a, layers_b, metrics=args.metrics, pairs=args.pairs, folds=args.folds,
                  seed=args.seed, corr=args.corr, rotate=args.rotate, device=args.device,
                  dtype=args.dtype, progress=sys.stderr.isatty(), names=(str(args.a), str(args.b)))
+    for key, value in args.label:
+        table[key] = value
     write_table(table, args.out)
+    return 0
+
+
+def _device(name: str, threads: int | None):
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
+
+
+def _run_train(args) -> int:
+    from .train import train
+
+    train(args.model, args.seed, args.data, args.settings, args.state_dir, args.checkpoints,
+          args.log, device=_device(args.device, args.threads), stop_after=args.stop_after,
+          labels=dict(args.label))
+    return 0
+
+
+def _run_extract(args) -> int:
+    from .extract import extract
+
+    extract(args.checkpoint, args.data, args.stimuli, args.stimset, args.out, args.accuracy,
+            labels=dict(args.label), device=_device(args.device, args.threads))
+    return 0
+
+
+def _run_aggregate(args) -> int:
+    from .aggregate import aggregate
+
+    aggregate(args.alignment, args.accuracy, args.training, args.out_dir)
+    return 0
+
+
+def _run_figure(args) -> int:
+    import pandas as pd
+
+    from .figures import FIGURES
+
+    FIGURES[args.name](pd.read_parquet(args.alignment), args.out)
     return 0
 
 

@@ -187,9 +187,10 @@ def grid(layers_x: Mapping[str, Any] | Sequence[Any], layers_y: Mapping[str, Any
     Returns
     -------
     pandas.DataFrame
-        One row per layer pair × metric: ``layer_x, layer_y, index_x, index_y, metric, score,
-        score_xy, score_yx, x_units, y_units, x_dropped, y_dropped, corr, solver`` and
-        ``fold_0 … fold_{folds-1}`` (NaN for ``cka``).
+        One row per layer pair × metric: ``layer_x, layer_y, index_x, index_y, depth_x,
+        depth_y`` (index / (number of layers − 1)), ``metric, score, score_xy, score_yx,
+        x_units, y_units, x_dropped, y_dropped, corr, solver`` and ``fold_0 … fold_{folds-1}``
+        (NaN for ``cka``).
     """
     metrics = check_metrics(metrics)
     check_settings(folds, corr)
@@ -246,15 +247,21 @@ def _named_layers(layers, side: str) -> dict[str, Any]:
 
 
 def _columns(folds: int) -> list[str]:
-    return ["layer_x", "layer_y", "index_x", "index_y", "metric", "score", "score_xy", "score_yx",
-            "x_units", "y_units", "x_dropped", "y_dropped", "corr", "solver"] + [
-                f"fold_{k}" for k in range(folds)]
+    return ["layer_x", "layer_y", "index_x", "index_y", "depth_x", "depth_y", "metric", "score",
+            "score_xy", "score_yx", "x_units", "y_units", "x_dropped", "y_dropped", "corr",
+            "solver"] + [f"fold_{k}" for k in range(folds)]
+
+
+def _depth(index: int, count: int) -> float:
+    """Normalised depth: layer index / (number of layers − 1)."""
+    return index / (count - 1) if count > 1 else 0.0
 
 
 def _row(result: AlignmentResult, metric: str, i: int, j: int, labels_x, labels_y,
          folds: int) -> list:
     fold_values = list(result.fold_scores) or [float("nan")] * folds
-    return [labels_x[i], labels_y[j], i, j, metric, result.score,
+    return [labels_x[i], labels_y[j], i, j, _depth(i, len(labels_x)), _depth(j, len(labels_y)),
+            metric, result.score,
             _nan_if_none(result.score_xy), _nan_if_none(result.score_yx), result.x_units,
             result.y_units, result.x_dropped, result.y_dropped, result.corr,
             result.solver] + fold_values

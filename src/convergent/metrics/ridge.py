@@ -13,10 +13,11 @@ leverage complement is
 The leave-one-out residual of row i is (Y_i − Ŷ_αi) / d_αi, so with c_αi = d_αi⁻², W = UᵀY and
 Ŷ_α = U diag(F_α) W the summed squared LOO error is
 
-    E(α) = Σ_i c_αi ‖Y_i‖² − 2 Σ_k F_αk [cᵀ_α (U ∘ Y Wᵀ)]_k + F_αᵀ (WWᵀ ∘ M_α) F_α,
+    E(α) = Σ_i c_αi ‖Y_i‖² − 2 Σ_k F_αk [cᵀ_α (U ∘ Y Wᵀ)]_k + Σ_kl N_αkl (WWᵀ)_kl,
 
-with M_α = Uᵀ diag(c_α) U. The predictor supplies U, S, V, c_α and M_α (per layer); each target
-needs only W = UᵀY, Y Wᵀ, WWᵀ and its row norms (per pair), so no per-α work is left per pair.
+with N_α = (F_α F_αᵀ) ∘ Uᵀ diag(c_α) U. The predictor supplies U, S, V, c_α and N_α (per layer);
+each target needs only W = UᵀY, Y Wᵀ, WWᵀ and its row norms (per pair), so the per-pair work
+is two m × r × q products plus small contractions over α.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class RidgePredictor:
     alphas : (A,) the penalties searched.
     shrink : (A, r) F_αk = s_k² / (s_k² + α).
     weights : (A, m) c_αi = (1 − h_αi)⁻².
-    M : (A, r, r) Uᵀ diag(c_α) U.
+    N : (A, r·r) (F_α F_αᵀ) ∘ Uᵀ diag(c_α) U, flattened.
     """
 
     U: torch.Tensor
@@ -47,7 +48,7 @@ class RidgePredictor:
     alphas: torch.Tensor
     shrink: torch.Tensor
     weights: torch.Tensor
-    M: torch.Tensor
+    N: torch.Tensor
 
     @classmethod
     def fit(cls, X: torch.Tensor) -> RidgePredictor:
@@ -64,8 +65,10 @@ class RidgePredictor:
         outside = (1 - (U**2).sum(dim=1)).clamp_min(0)
         complement = outside + (1 - shrink) @ (U**2).T
         weights = complement**-2
-        M = torch.stack([(U.T * w) @ U for w in weights])
-        return cls(U, s, V, alphas, shrink, weights, M)
+        N = torch.empty((len(alphas), U.shape[1] ** 2), dtype=X.dtype, device=X.device)
+        for a, (w, f) in enumerate(zip(weights, shrink, strict=True)):
+            N[a] = (((U.T * w) @ U) * torch.outer(f, f)).reshape(-1)
+        return cls(U, s, V, alphas, shrink, weights, N)
 
     def loo_errors(self, Y: torch.Tensor, row_ss: torch.Tensor
                    ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -77,8 +80,7 @@ class RidgePredictor:
         """
         W = self.U.T @ Y
         fitted_dot = self.weights @ (self.U * (Y @ W.T))  # (A, r)
-        weighted_gram = self.M * (W @ W.T)  # (A, r, r)
-        quadratic = ((weighted_gram @ self.shrink.unsqueeze(-1)).squeeze(-1) * self.shrink).sum(1)
+        quadratic = self.N @ (W @ W.T).reshape(-1)
         errors = self.weights @ row_ss - 2 * (self.shrink * fitted_dot).sum(dim=1) + quadratic
         return errors, W
 
