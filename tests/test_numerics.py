@@ -76,3 +76,18 @@ def test_a_fold_without_defined_columns_is_nan_and_says_so():
     result = score(X, Y, metric="permutation", folds=2)
     assert np.isnan(result.score)
     assert any("NaN" in note for note in result.notes)
+
+
+@given(st.integers(4, 60), st.integers(2, 6), st.integers(0, 2**31 - 1))
+def test_kfold_indices_equal_scikit_learn(m, folds, seed):
+    from sklearn.model_selection import KFold
+
+    from convergent.metrics.layer import kfold_indices
+
+    if folds > m:
+        return
+    ours = kfold_indices(m, folds, seed)
+    theirs = list(KFold(folds, shuffle=True, random_state=seed).split(np.zeros((m, 1))))
+    assert len(ours) == len(theirs)
+    for (a, b), (c, d) in zip(ours, theirs, strict=True):
+        assert np.array_equal(a, c) and np.array_equal(b, d)

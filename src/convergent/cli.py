@@ -42,7 +42,7 @@ def _label(text: str) -> tuple[str, object]:
     return key, int(value) if value.lstrip("-").isdigit() else value
 
 
-def _metric_list(text: str) -> list[str]:
+def _metric_list(text: str) -> list[str]:  # also used for other comma lists
     return [m.strip() for m in text.split(",") if m.strip()]
 
 
@@ -57,7 +57,7 @@ def _add_scoring_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .metrics import METRICS
+    from .metrics.contract import METRICS  # no torch import: some verbs never need it
 
     parser = _Parser(prog="convergent", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"convergent {__version__}")
@@ -107,14 +107,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stop-after", type=int, default=None, help=argparse.SUPPRESS)
     p.set_defaults(run=_run_train)
 
-    p = sub.add_parser("extract", help="centre-pixel conv activations of a checkpoint on a "
-                       "stimulus set, and its accuracy there")
+    p = sub.add_parser("extract", help="centre-pixel conv activations of a checkpoint on "
+                       "stimulus sets, and its accuracy on each")
     p.add_argument("checkpoint", type=Path)
-    p.add_argument("--stimset", required=True)
+    p.add_argument("--stimsets", type=_metric_list, required=True,
+                   help="comma-separated: test (the in-distribution split) and OOD set names")
     p.add_argument("--data", type=_json, required=True)
     p.add_argument("--stimuli", type=_json, required=True)
-    p.add_argument("--out", type=Path, required=True, metavar="ACTS.safetensors")
-    p.add_argument("--accuracy", type=Path, required=True, metavar="ACC.csv")
+    p.add_argument("--out-dir", type=Path, required=True,
+                   help="receives <stimset>.safetensors and <stimset>.accuracy.csv")
     p.add_argument("--label", action="append", default=[], type=_label, metavar="KEY=VALUE")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=None)
@@ -202,7 +203,7 @@ def _run_train(args) -> int:
 def _run_extract(args) -> int:
     from .extract import extract
 
-    extract(args.checkpoint, args.data, args.stimuli, args.stimset, args.out, args.accuracy,
+    extract(args.checkpoint, args.data, args.stimuli, args.stimsets, args.out_dir,
             labels=dict(args.label), device=_device(args.device, args.threads))
     return 0
 

@@ -11,14 +11,18 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
 
 from .errors import InputError
+
+if TYPE_CHECKING:  # imported where used: the table verbs never need torch
+    import pandas as pd
+    import torch
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 #: safetensors metadata keys: the layer names in network order, and the stimulus ids (JSON lists).
 LAYERS_KEY, STIMULI_KEY = "layers", "stimulus_ids"
@@ -33,6 +37,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; outputs get the usual mode
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -60,6 +65,8 @@ def read_layers(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], list[
     The order is the metadata's ``layers`` list when present (``convergent`` writes it), else the
     tensor names in natural sort order.
     """
+    import torch
+    from safetensors import SafetensorError, safe_open
     try:
         with safe_open(str(path), framework="pt") as handle:
             meta = handle.metadata() or {}
@@ -87,6 +94,8 @@ def write_layers(path: str | os.PathLike, layers: Mapping[str, np.ndarray | torc
                  stimulus_ids: Sequence[str] | None = None) -> None:
     """Write layers (name → stimuli × units) in the given order, with their order and the
     stimulus ids in the metadata."""
+    import torch
+    from safetensors.torch import save_file
     tensors = {name: torch.as_tensor(np.asarray(a) if not isinstance(a, torch.Tensor) else a)
                .contiguous() for name, a in layers.items()}
     meta = {LAYERS_KEY: json.dumps(list(tensors))}
@@ -106,6 +115,16 @@ def check_same_stimuli(ids_a, ids_b, path_a, path_b) -> None:
     k = next(i for i, (a, b) in enumerate(zip(ids_a, ids_b, strict=True)) if a != b)
     raise InputError(f"{path_b}: stimuli differ from {path_a} (row {k}: {ids_b[k]!r} vs "
                      f"{ids_a[k]!r}); both must hold the same stimuli in the same order")
+
+
+def write_rows(rows: Sequence[Mapping], path: str | os.PathLike) -> None:
+    """A small CSV from a list of same-keyed dicts, atomically (no pandas import needed)."""
+    import csv
+
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike) -> None:

@@ -2,11 +2,22 @@
 
 ``score`` compares one pair of layers; ``grid`` compares many layers of one model with many of
 another, preparing each layer once. Both run on the CPU or a GPU through torch.
+
+The names are loaded on first use, so that importing ``convergent.metrics.contract`` (the
+constants) does not import torch.
 """
 
-from .contract import CORRS, METRICS, RIDGE_ALPHAS, ROTATED, AlignmentResult
-from .engine import grid, rotation_test, score
-from .rotation import haar_rotation
+from importlib import import_module
 
-__all__ = ["AlignmentResult", "CORRS", "METRICS", "RIDGE_ALPHAS", "ROTATED", "grid",
-           "haar_rotation", "rotation_test", "score"]
+_EXPORTS = {
+    "AlignmentResult": "contract", "CORRS": "contract", "METRICS": "contract",
+    "RIDGE_ALPHAS": "contract", "ROTATED": "contract", "grid": "engine",
+    "rotation_test": "engine", "score": "engine", "haar_rotation": "rotation",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)

@@ -11,7 +11,6 @@ from functools import cached_property
 
 import numpy as np
 import torch
-from sklearn.model_selection import KFold
 
 from ..backend import Backend
 from ..errors import InputError
@@ -19,15 +18,30 @@ from .correlation import UnitColumns, is_varying
 from .ridge import RidgePredictor
 
 
+def kfold_indices(m: int, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``sklearn.model_selection.KFold(folds, shuffle=True, random_state=seed).split`` over m
+    rows, written out so that a job does not pay scikit-learn's import: the rows are shuffled
+    by ``RandomState(seed)``, the first ``m % folds`` test folds take one extra row, and both
+    index sets of a fold are in ascending order."""
+    order = np.arange(m)
+    np.random.RandomState(seed).shuffle(order)
+    sizes = np.full(folds, m // folds)
+    sizes[: m % folds] += 1
+    splits, start = [], 0
+    for size in sizes:
+        test = np.sort(order[start:start + size])
+        mask = np.ones(m, dtype=bool)
+        mask[test] = False
+        splits.append((np.flatnonzero(mask), test))
+        start += size
+    return splits
+
+
 def make_splits(m: int, folds: int, seed: int, backend: Backend) -> list[tuple[torch.Tensor, ...]]:
-    """The contract's folds: ``KFold(folds, shuffle=True, random_state=seed)`` over m rows, as
-    (train, test) index tensors; every layer pair of a comparison shares them."""
-    kfold = KFold(n_splits=folds, shuffle=True, random_state=seed)
-    placeholder = np.empty((m, 1))
-    return [
-        (torch.as_tensor(tr, device=backend.device), torch.as_tensor(te, device=backend.device))
-        for tr, te in kfold.split(placeholder)
-    ]
+    """The contract's folds as (train, test) index tensors; every layer pair of a comparison
+    shares them."""
+    return [(torch.as_tensor(tr, device=backend.device), torch.as_tensor(te, device=backend.device))
+            for tr, te in kfold_indices(m, folds, seed)]
 
 
 def check_settings(folds: int, corr: str) -> None:

@@ -7,9 +7,7 @@ of the solver used and any note the result must carry.
 from __future__ import annotations
 
 import numpy as np
-import ot
 import torch
-from scipy.optimize import linear_sum_assignment
 
 from ..errors import SolverError
 from .contract import EMD_MAX_ITER
@@ -76,6 +74,8 @@ def test_r_of_pairs(x: Layer, y: Layer, f: int, i: np.ndarray, j: np.ndarray):
 
 def transport_plan(C: np.ndarray) -> np.ndarray:
     """Exact optimal transport between uniform marginals with cost 1 − C (POT's network simplex)."""
+    import ot  # imported here: POT's import pulls in scikit-learn and takes a second
+
     nx, ny = C.shape
     a, b = np.full(nx, 1.0 / nx), np.full(ny, 1.0 / ny)
     plan, log = ot.emd(a, b, 1.0 - C, numItermax=EMD_MAX_ITER, log=True)
@@ -101,6 +101,8 @@ def softmatch_fold(x: Layer, y: Layer, pair: PairMoments, f: int) -> float:
 def permutation_fold(x: Layer, y: Layer, pair: PairMoments, f: int) -> float:
     """One-to-one matching of units maximising the summed training correlation, scored as the
     mean test correlation of the matched pairs. Needs equal widths (see :func:`fold_scores`)."""
+    from scipy.optimize import linear_sum_assignment  # a slow import most jobs never need
+
     rows, cols = linear_sum_assignment(train_correlations(x, y, pair, f), maximize=True)
     r, ok = test_r_of_pairs(x, y, f, rows, cols)
     return mean_defined(r, ok)

@@ -1,0 +1,91 @@
+"""Training per seed: checkpoints per epoch, accuracy log, resume after a kill."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from convergent.extract import extract
+from convergent.io import read_layers
+from convergent.train import train
+
+DATA = {"name": "digits", "image_size": 32, "test_fraction": 0.3, "seed": 0}
+SETTINGS = {"epochs": 3, "batch_size": 128, "lr": 0.05, "momentum": 0.9,
+            "weight_decay": 0.0005}
+MODEL = {"arch": "vgg11", "width": 0.25, "small_input": True}
+
+
+def run_train(out: Path, **kwargs):
+    checkpoints = [out / "ckpt" / f"epoch{e}.pt" for e in range(SETTINGS["epochs"] + 1)]
+    train(MODEL, 1, DATA, SETTINGS, out / "state", checkpoints, out / "acc.csv",
+          labels={"model": "vgg", "seed": 1}, **kwargs)
+    return checkpoints
+
+
+def weights(path):
+    return torch.load(path, weights_only=True)["model"]
+
+
+def same_weights(a, b):
+    return all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_checkpoint_per_epoch_and_accuracy_log(tmp_path):
+    torch.set_num_threads(1)
+    checkpoints = run_train(tmp_path)
+    assert all(p.exists() for p in checkpoints)
+    log = pd.read_csv(tmp_path / "acc.csv")
+    assert list(log.columns) == ["model", "seed", "epoch", "split", "loss", "accuracy"]
+    assert sorted(log.epoch.unique()) == [0, 1, 2, 3]
+    test = log[log.split == "test"].set_index("epoch").accuracy
+    assert test[3] > test[0] + 0.2  # it learns
+    stimuli = {"max_images": 40, "ood_images": 4, "seed": 0}
+    accuracy = extract(checkpoints[3], DATA, stimuli, ["test", "rotation"], tmp_path / "acts",
+                       labels={"model": "vgg", "seed": 1, "epoch": 3})
+    layers, ids = read_layers(tmp_path / "acts" / "test.safetensors")
+    assert len(layers) == 8 and len(ids) == 40 and 0 <= accuracy["test"] <= 1
+    assert len(read_layers(tmp_path / "acts" / "rotation.safetensors")[1]) == 4 * 4
+    row = pd.read_csv(tmp_path / "acts" / "test.accuracy.csv")
+    assert row.accuracy.item() == accuracy["test"] and row.epoch.item() == 3
+
+
+def test_a_run_stopped_after_an_epoch_resumes_to_the_same_weights(tmp_path):
+    torch.set_num_threads(1)
+    straight = run_train(tmp_path / "straight")
+    run_train(tmp_path / "resumed", stop_after=1)
+    state = tmp_path / "resumed" / "state"
+    assert sorted(p.name for p in state.glob("epoch*.pt")) == ["epoch0.pt", "epoch1.pt"]
+    first = (state / "epoch1.pt").stat().st_mtime_ns
+    resumed = run_train(tmp_path / "resumed")
+    assert (state / "epoch1.pt").stat().st_mtime_ns == first  # not retrained
+    assert same_weights(weights(straight[-1]), weights(resumed[-1]))
+
+
+def test_a_killed_training_process_resumes_from_its_last_checkpoint(tmp_path):
+    """SIGKILL the real command in the middle of training, then rerun it."""
+    out = tmp_path / "killed"
+    import json
+
+    args = [sys.executable, "-m", "convergent", "train", "--model", json.dumps(MODEL),
+            "--seed", "1", "--data", json.dumps(DATA), "--settings",
+            json.dumps({**SETTINGS, "epochs": 6}), "--state-dir", str(out / "state"),
+            "--checkpoints", *[str(out / "ckpt" / f"epoch{e}.pt") for e in range(7)],
+            "--log", str(out / "acc.csv"), "--threads", "1"]
+    proc = subprocess.Popen(args, start_new_session=True)
+    deadline = time.time() + 120
+    while not (out / "state" / "epoch2.pt").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = sorted(int(p.stem[5:]) for p in (out / "state").glob("epoch*.pt"))
+    assert 2 <= max(done) < 6 and not (out / "acc.csv").exists()
+    kept = {e: (out / "state" / f"epoch{e}.pt").stat().st_mtime_ns for e in done}
+    subprocess.run(args, check=True)
+    assert all((out / "state" / f"epoch{e}.pt").stat().st_mtime_ns == t for e, t in kept.items())
+    assert (out / "ckpt" / "epoch6.pt").exists()
+    assert sorted(pd.read_csv(out / "acc.csv").epoch.unique()) == list(range(7))

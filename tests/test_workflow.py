@@ -1,0 +1,132 @@
+"""The Snakemake workflow end to end on config/test.yaml: dry runs, a full run, reruns."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+ALIGNMENT_COLUMNS = ["analysis", "model_x", "seed_x", "model_y", "seed_y", "epoch", "stimset",
+                     "layer_x", "layer_y", "depth_x", "depth_y", "metric", "corr", "score",
+                     "score_xy", "score_yx", "x_units", "y_units"]
+
+
+def snakemake(workdir: Path, *args: str, config: str | Path = "test.yaml", check: bool = True):
+    """Run snakemake on the project's workflow in ``workdir`` with ``config`` (a preset's name
+    or a path); the CLI comes from this venv."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    config = config if isinstance(config, Path) else ROOT / "config" / config
+    cmd = [str(BIN / "snakemake"), "-s", str(ROOT / "workflow" / "Snakefile"), "--directory",
+           str(workdir), "--configfile", str(config), "--cores", "2", *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if check and done.returncode != 0:
+        raise AssertionError(f"snakemake failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def workspace(path: Path) -> Path:
+    """A run folder holding the config folder the Snakefile names."""
+    shutil.copytree(ROOT / "config", path / "config")
+    return path
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """The 'Job stats' table of a dry run."""
+    lines = output.splitlines()
+    start = lines.index("Job stats:") + 3
+    counts = {}
+    for line in lines[start:]:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts
+
+
+@pytest.mark.parametrize("config", sorted(p.name for p in (ROOT / "config").glob("*.yaml")))
+def test_dry_run_of_every_config(tmp_path, config):
+    done = snakemake(workspace(tmp_path), "-n", config=config)
+    counts = job_counts(done.stdout)
+    assert {"train", "extract_id", "extract_ood", "align", "aggregate", "all"} <= set(counts)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    work = workspace(tmp_path_factory.mktemp("run"))
+    snakemake(work)
+    return work
+
+
+def test_full_run_writes_the_tables_and_figure(finished_run):
+    tables = finished_run / "results" / "tables"
+    alignment = pd.read_parquet(tables / "alignment.parquet")
+    assert list(alignment.columns[:len(ALIGNMENT_COLUMNS)]) == ALIGNMENT_COLUMNS
+    assert set(alignment.analysis) == {"seeds", "cross", "training", "ood", "rotation"}
+    assert set(alignment[alignment.analysis == "rotation"].metric) == {
+        "permutation", "permutation_rotated"}
+    assert set(alignment[alignment.analysis == "seeds"].epoch) == {0, 1}
+    assert set(alignment[alignment.analysis == "ood"].stimset) == {"contrast"}
+    assert alignment.depth_x.between(0, 1).all() and alignment.score.notna().mean() > 0.95
+    cross = alignment[alignment.analysis == "cross"]
+    assert len(cross[cross.metric == "procrustes"]) == 8 * 8  # every layer pair of vgg11
+    accuracy = pd.read_parquet(tables / "accuracy.parquet")
+    assert list(accuracy.columns[:5]) == ["model", "seed", "epoch", "stimset", "accuracy"]
+    assert accuracy.accuracy.between(0, 1).all()
+    assert (pd.read_csv(tables / "alignment.csv").shape == alignment.shape)
+    training = pd.read_parquet(tables / "training.parquet")
+    assert set(training.epoch) == {0, 1} and set(training.split) == {"train", "test"}
+    for ext in ("png", "svg"):
+        assert (finished_run / "results" / "figures" / f"depth_profile.{ext}").stat().st_size > 1000
+
+
+def test_second_run_has_nothing_to_do(finished_run):
+    done = snakemake(finished_run, "-n")
+    assert "Nothing to be done" in done.stdout + done.stderr
+
+
+def edited_config(workdir: Path, name: str, **sections) -> Path:
+    """config/test.yaml with some sections updated, saved in ``workdir``."""
+    config = yaml.safe_load((ROOT / "config" / "test.yaml").read_text())
+    for section, values in sections.items():
+        config[section] = {**config[section], **values} if isinstance(values, dict) else values
+    path = workdir / "config" / name
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_changing_an_alignment_setting_reruns_only_alignment(finished_run):
+    changed = edited_config(finished_run, "folds4.yaml", align={"folds": 4})
+    done = snakemake(finished_run, "-n", config=changed)
+    counts = job_counts(done.stdout)
+    assert set(counts) == {"align", "aggregate", "depth_profile", "all", "total"}, counts
+
+
+def test_two_runs_with_the_same_seeds_give_identical_tables(finished_run, tmp_path):
+    again = workspace(tmp_path)
+    snakemake(again)
+    for name in ("alignment", "accuracy", "training"):
+        first = pd.read_parquet(finished_run / "results" / "tables" / f"{name}.parquet")
+        second = pd.read_parquet(again / "results" / "tables" / f"{name}.parquet")
+        pd.testing.assert_frame_equal(first, second)
+
+
+@pytest.mark.parametrize("override,key", [
+    ({"align": {"foldz": 3}}, "foldz"),
+    ({"train": {"epochs": "three"}}, "three"),
+    ({"models": {"net": {"arch": "alexnet"}}}, "alexnet"),
+])
+def test_a_schema_error_names_the_key(tmp_path, override, key):
+    work = workspace(tmp_path)
+    bad = yaml.safe_load((ROOT / "config" / "test.yaml").read_text())
+    bad.update(override)
+    (work / "config" / "bad.yaml").write_text(yaml.safe_dump(bad))
+    done = snakemake(work, "-n", config=work / "config" / "bad.yaml", check=False)
+    assert done.returncode != 0
+    assert done.stderr.strip().count("\n") == 0, done.stderr  # one line
+    assert "config error at" in done.stderr and key in done.stderr

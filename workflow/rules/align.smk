@@ -1,0 +1,30 @@
+rule align:
+    """All layer pairs of one (analysis, model pair, epoch, stimulus set) through the engine's
+    grid: corresponding layers for the seed analyses, every layer pair across models."""
+    input:
+        x=lambda wc: side(wc, "x"),
+        y=lambda wc: side(wc, "y"),
+    output:
+        PATHS["alignment"],
+    log:
+        LOG["align"],
+    params:
+        metrics=align_metrics,
+        pairs=lambda wc: "all" if wc.analysis == "cross" else "diagonal",
+        folds=config["align"]["folds"],
+        seed=config["align"]["seed"],
+        rotate=lambda wc: (f"--rotate {config['align']['rotation_seed']}"
+                           if wc.analysis == "rotation" else ""),
+        labels=lambda wc: labels(analysis=wc.analysis, model_x=wc.model_x, seed_x=wc.seed_x,
+                                 model_y=wc.model_y, seed_y=wc.seed_y, epoch=wc.epoch,
+                                 stimset=wc.stimset),
+    threads: config["align"]["threads"]
+    resources:
+        gpus=1,
+    conda:
+        "../envs/convergent.yaml"
+    shell:
+        "OMP_NUM_THREADS={threads} convergent grid {input.x:q} {input.y:q}"
+        " --metrics {params.metrics} --pairs {params.pairs} --folds {params.folds}"
+        " --seed {params.seed} --corr {wildcards.corr} {params.rotate} {params.labels}"
+        " --out {output:q} > {log:q} 2>&1"

@@ -1,0 +1,163 @@
+# Config → validated settings, every output path (in one place), and the job tables.
+import itertools
+import json
+import shlex
+import sys
+
+import pandas as pd
+import yaml
+from snakemake.utils import validate
+
+with open(workflow.source_path("../schemas/config.schema.yaml")) as _schema:
+    SCHEMA = yaml.safe_load(_schema)
+
+
+def config_error(config, schema):
+    """The first schema violation as one line naming the key, or None."""
+    import jsonschema
+
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config),
+                    key=lambda e: list(map(str, e.absolute_path)))
+    if not errors:
+        return None
+    key = ".".join(map(str, errors[0].absolute_path)) or "(top level)"
+    return f"config error at {key}: {errors[0].message}"
+
+
+if (_problem := config_error(config, SCHEMA)) is not None:
+    sys.exit(_problem)
+validate(config, schema="../schemas/config.schema.yaml", set_default=True)
+
+_MODEL_SCHEMA = SCHEMA["properties"]["models"]["additionalProperties"]
+MODEL_DEFAULTS = {key: spec["default"] for key, spec in _MODEL_SCHEMA["properties"].items()
+                  if "default" in spec}
+MODELS = {name: {**MODEL_DEFAULTS, **spec} for name, spec in config["models"].items()}
+SEEDS = config["seeds"]
+FINAL = config["train"]["epochs"]
+EPOCHS = list(range(FINAL + 1))
+ID = "test"  # the in-distribution stimulus set: the test split
+OOD = config["stimuli"]["ood"]
+ANALYSES = config["align"]["analyses"]
+
+
+# ---- every path of the workflow ----------------------------------------------------------
+RESULTS, LOGS = config["results"], config["logs"]
+NET = "{model}/seed{seed}"
+PAIR = "{model_x}-seed{seed_x}__{model_y}-seed{seed_y}"
+PATHS = {
+    "state": f"{RESULTS}/train_state/{NET}",
+    "checkpoint": f"{RESULTS}/checkpoints/{NET}/epoch{{epoch}}.pt",
+    "train_log": f"{RESULTS}/checkpoints/{NET}/accuracy.csv",
+    "epoch_dir": f"{RESULTS}/activations/{NET}/epoch{{epoch}}",
+    "activations": f"{RESULTS}/activations/{NET}/epoch{{epoch}}/{{stimset}}.safetensors",
+    "accuracy": f"{RESULTS}/activations/{NET}/epoch{{epoch}}/{{stimset}}.accuracy.csv",
+    "alignment": f"{RESULTS}/alignment/{{analysis}}/{{corr}}/{PAIR}/epoch{{epoch}}/{{stimset}}.parquet",
+    "table": f"{RESULTS}/tables/{{table}}.{{ext}}",
+    "figure": f"{RESULTS}/figures/{{figure}}.{{ext}}",
+}
+LOG = {
+    "train": f"{LOGS}/train/{NET}.log",
+    "extract": f"{LOGS}/extract/{NET}/epoch{{epoch}}/{{stimset}}.log",
+    "align": f"{LOGS}/align/{{analysis}}/{{corr}}/{PAIR}/epoch{{epoch}}/{{stimset}}.log",
+    "aggregate": f"{LOGS}/aggregate.log",
+    "figure": f"{LOGS}/figures/{{figure}}.log",
+}
+
+
+def _alternatives(values):
+    return "|".join(sorted(map(str, values), key=len, reverse=True)) or "(?!)"
+
+
+wildcard_constraints:
+    model=_alternatives(MODELS),
+    model_x=_alternatives(MODELS),
+    model_y=_alternatives(MODELS),
+    seed=r"\d+",
+    seed_x=r"\d+",
+    seed_y=r"\d+",
+    epoch=r"\d+",
+    stimset=_alternatives([ID, *OOD]),
+    analysis="seeds|cross|training|ood|rotation",
+    corr="pearson|spearman",
+
+
+# ---- job tables -----------------------------------------------------------------------------
+def seed_pairs(model):
+    return [(model, a, model, b) for a, b in itertools.combinations(SEEDS, 2)]
+
+
+def alignment_jobs() -> pd.DataFrame:
+    """One row per align job: (analysis, corr, model pair, epoch, stimulus set)."""
+    rows = []
+    first, second = SEEDS[:2]
+    for analysis in ANALYSES:
+        if analysis == "cross":
+            # every pair of models, a model with itself included: the same architecture across
+            # its first two seeds, two architectures at their first seed
+            pairs = [(a, first, b, second if a == b else first)
+                     for a, b in itertools.combinations_with_replacement(MODELS, 2)]
+        else:
+            pairs = [p for m in MODELS for p in seed_pairs(m)]
+        settings = {
+            "seeds": [(e, ID) for e in sorted({0, FINAL})],
+            "cross": [(FINAL, ID)],
+            "training": [(e, ID) for e in EPOCHS],
+            "ood": [(FINAL, s) for s in OOD],
+            "rotation": [(FINAL, ID)],
+        }[analysis]
+        for corr in config["align"]["corr"]:
+            for (mx, sx, my, sy), (epoch, stimset) in itertools.product(pairs, settings):
+                rows.append(dict(analysis=analysis, corr=corr, model_x=mx, seed_x=sx,
+                                 model_y=my, seed_y=sy, epoch=epoch, stimset=stimset))
+    return pd.DataFrame(rows, columns=["analysis", "corr", "model_x", "seed_x", "model_y",
+                                       "seed_y", "epoch", "stimset"])
+
+
+ALIGN_JOBS = alignment_jobs()
+
+
+def extraction_jobs() -> pd.DataFrame:
+    """Every (model, seed, epoch, stimulus set) an align job reads."""
+    sides = [ALIGN_JOBS[[f"model_{s}", f"seed_{s}", "epoch", "stimset"]].set_axis(
+        ["model", "seed", "epoch", "stimset"], axis=1) for s in "xy"]
+    return pd.concat(sides).drop_duplicates().sort_values(
+        ["model", "seed", "epoch", "stimset"]).reset_index(drop=True)
+
+
+EXTRACT_JOBS = extraction_jobs()
+
+
+# ---- input functions and params ---------------------------------------------------------------
+def checkpoint_paths(wildcards):
+    return [PATHS["checkpoint"].format(model=wildcards.model, seed=wildcards.seed, epoch=e)
+            for e in EPOCHS]
+
+
+def as_json(section):
+    return json.dumps(section, sort_keys=True)
+
+
+def labels(**values):
+    """--label KEY=VALUE arguments, quoted for the shell."""
+    return " ".join(f"--label {shlex.quote(f'{k}={v}')}" for k, v in values.items())
+
+
+def side(wildcards, s):
+    return PATHS["activations"].format(model=getattr(wildcards, f"model_{s}"),
+                                       seed=getattr(wildcards, f"seed_{s}"),
+                                       epoch=wildcards.epoch, stimset=wildcards.stimset)
+
+
+def align_metrics(wildcards):
+    if wildcards.analysis == "rotation":
+        return "permutation"
+    return ",".join(config["align"]["metrics"][wildcards.analysis])
+
+
+def table_paths(ext):
+    return [PATHS["table"].format(table=t, ext=ext) for t in ("alignment", "accuracy", "training")]
+
+
+def all_targets():
+    return table_paths("parquet") + table_paths("csv") + [
+        PATHS["figure"].format(figure="depth_profile", ext=ext) for ext in ("png", "svg")]
