@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench slurm-up slurm-down clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,16 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_grid.py
+	$(BIN)/python benchmarks/bench_dryrun.py
+
+# A real single-node SLURM cluster on this machine (as root), so `make test` also runs the SLURM
+# integration tests; CI does the same in .ci/run.
+slurm-up:
+	tests/slurm/cluster.sh install
+	tests/slurm/cluster.sh start
+
+slurm-down:
+	tests/slurm/cluster.sh stop
 
 clean:
 	rm -rf results .pytest_cache .hypothesis

@@ -1,52 +1,14 @@
 """The Snakemake workflow end to end on config/test.yaml: dry runs, a full run, reruns."""
 
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import pandas as pd
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+from smk import ROOT, edited_config, job_counts, snakemake, workspace
+
 ALIGNMENT_COLUMNS = ["analysis", "model_x", "seed_x", "model_y", "seed_y", "epoch", "stimset",
                      "layer_x", "layer_y", "depth_x", "depth_y", "metric", "corr", "score",
                      "score_xy", "score_yx", "x_units", "y_units"]
-
-
-def snakemake(workdir: Path, *args: str, config: str | Path = "test.yaml", check: bool = True):
-    """Run snakemake on the project's workflow in ``workdir`` with ``config`` (a preset's name
-    or a path); the CLI comes from this venv."""
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    config = config if isinstance(config, Path) else ROOT / "config" / config
-    cmd = [str(BIN / "snakemake"), "-s", str(ROOT / "workflow" / "Snakefile"), "--directory",
-           str(workdir), "--configfile", str(config), "--cores", "2", *args]
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if check and done.returncode != 0:
-        raise AssertionError(f"snakemake failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    return done
-
-
-def workspace(path: Path) -> Path:
-    """A run folder holding the config folder the Snakefile names."""
-    shutil.copytree(ROOT / "config", path / "config")
-    return path
-
-
-def job_counts(output: str) -> dict[str, int]:
-    """The 'Job stats' table of a dry run."""
-    lines = output.splitlines()
-    start = lines.index("Job stats:") + 3
-    counts = {}
-    for line in lines[start:]:
-        parts = line.split()
-        if len(parts) != 2 or not parts[1].isdigit():
-            break
-        counts[parts[0]] = int(parts[1])
-    return counts
 
 
 @pytest.mark.parametrize("config", sorted(p.name for p in (ROOT / "config").glob("*.yaml")))
@@ -88,16 +50,6 @@ def test_full_run_writes_the_tables_and_figure(finished_run):
 def test_second_run_has_nothing_to_do(finished_run):
     done = snakemake(finished_run, "-n")
     assert "Nothing to be done" in done.stdout + done.stderr
-
-
-def edited_config(workdir: Path, name: str, **sections) -> Path:
-    """config/test.yaml with some sections updated, saved in ``workdir``."""
-    config = yaml.safe_load((ROOT / "config" / "test.yaml").read_text())
-    for section, values in sections.items():
-        config[section] = {**config[section], **values} if isinstance(values, dict) else values
-    path = workdir / "config" / name
-    path.write_text(yaml.safe_dump(config))
-    return path
 
 
 def test_changing_an_alignment_setting_reruns_only_alignment(finished_run):

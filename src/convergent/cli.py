@@ -56,6 +56,27 @@ def _add_scoring_options(p: argparse.ArgumentParser) -> None:
                    help="default: float64 on the CPU, float32 on a GPU")
 
 
+def _add_executor_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "blocks", "split the grid into blocks of A's layers and run them as one submitit job "
+        "array; a rerun submits only the blocks not done yet")
+    g.add_argument("--executor", choices=["local", "slurm"], default=None,
+                   help="local: processes on this machine; slurm: one SLURM job array "
+                   "(default: score in this process)")
+    g.add_argument("--blocks", type=int, default=None,
+                   help="number of blocks (default: one per layer of A on SLURM, one per CPU "
+                   "locally)")
+    g.add_argument("--work-dir", type=Path, default=Path("convergent-blocks"),
+                   help="blocks and job logs (default ./convergent-blocks)")
+    g.add_argument("--partition", default=None, help="SLURM partition of the block jobs")
+    g.add_argument("--account", default=None, help="SLURM account of the block jobs")
+    g.add_argument("--gpus", type=int, default=1, help="GPUs per block job (default 1)")
+    g.add_argument("--cpus", type=int, default=2, help="CPUs per block job (default 2)")
+    g.add_argument("--mem-gb", type=float, default=16, help="memory per block job (default 16)")
+    g.add_argument("--time-min", type=int, default=60,
+                   help="time limit per block job in minutes (default 60)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .metrics.contract import METRICS  # no torch import: some verbs never need it
 
@@ -88,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label", action="append", default=[], type=_label, metavar="KEY=VALUE",
                    help="add a constant column to the table (repeatable)")
     _add_scoring_options(p)
+    _add_executor_options(p)
     p.set_defaults(run=_run_grid)
 
     p = sub.add_parser("train", help="train one model from one seed, a checkpoint per epoch")
@@ -134,6 +156,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, nargs="+", required=True, metavar="FILE.png|svg")
     p.set_defaults(run=_run_figure)
 
+    p = sub.add_parser("install-profile", help="install the project's SLURM profile as a "
+                       "named Snakemake profile, so that `snakemake --profile slurm` finds it")
+    p.add_argument("--name", default="slurm", help="profile name (default slurm)")
+    p.add_argument("--dest", type=Path, default=None,
+                   help="profiles folder (default: Snakemake's user profile folder, "
+                   "$XDG_CONFIG_HOME/snakemake)")
+    p.set_defaults(run=_run_install_profile)
+
     p = sub.add_parser("demo", help="generate two random networks' activations and align them "
                        "(the engine on generated data, no download)")
     p.add_argument("--out", type=Path, default=Path("results/demo"))
@@ -164,20 +194,54 @@ def _run_score(args) -> int:
 
 
 def _run_grid(args) -> int:
-    from .io import check_same_stimuli, read_layers, write_table
-    from .metrics import grid
+    from .io import write_table
 
     if args.rotate is not None and "permutation" not in args.metrics:
         raise ConvergentError("--rotate needs permutation among --metrics")
-    layers_a, ids_a = read_layers(args.a)
-    layers_b, ids_b = read_layers(args.b)
-    check_same_stimuli(ids_a, ids_b, args.a, args.b)
-    table = grid(layers_a, layers_b, metrics=args.metrics, pairs=args.pairs, folds=args.folds,
-                 seed=args.seed, corr=args.corr, rotate=args.rotate, device=args.device,
-                 dtype=args.dtype, progress=sys.stderr.isatty(), names=(str(args.a), str(args.b)))
+    if args.executor is None:
+        table = _grid_here(args)
+    else:
+        table = _grid_in_blocks(args)
     for key, value in args.label:
         table[key] = value
     write_table(table, args.out)
+    return 0
+
+
+def _grid_here(args):
+    from .io import check_same_stimuli, read_layers
+    from .metrics import grid
+    from .metrics.engine import check_metrics
+
+    check_metrics(args.metrics)
+    layers_a, ids_a = read_layers(args.a)
+    layers_b, ids_b = read_layers(args.b)
+    check_same_stimuli(ids_a, ids_b, args.a, args.b)
+    return grid(layers_a, layers_b, metrics=args.metrics, pairs=args.pairs, folds=args.folds,
+                seed=args.seed, corr=args.corr, rotate=args.rotate, device=args.device,
+                dtype=args.dtype, progress=sys.stderr.isatty(), names=(str(args.a), str(args.b)))
+
+
+def _grid_in_blocks(args):
+    from .distributed import ClusterOptions, GridSpec, grid_in_blocks
+    from .metrics.engine import check_metrics
+    from .metrics.layer import check_settings
+
+    check_settings(args.folds, args.corr)
+    spec = GridSpec(str(args.a), str(args.b), metrics=check_metrics(args.metrics),
+                    pairs=args.pairs, folds=args.folds, seed=args.seed, corr=args.corr,
+                    rotate=args.rotate, device=args.device, dtype=args.dtype)
+    cluster = ClusterOptions(partition=args.partition, account=args.account, gpus=args.gpus,
+                             cpus=args.cpus, mem_gb=args.mem_gb, timeout_min=args.time_min)
+    return grid_in_blocks(spec, executor=args.executor, blocks=args.blocks,
+                          work_dir=args.work_dir, cluster=cluster)
+
+
+def _run_install_profile(args) -> int:
+    from .profiles import install_profile
+
+    target = install_profile(args.name, args.dest)
+    print(f"installed the SLURM profile as {target}; run: snakemake --profile {args.name}")
     return 0
 
 

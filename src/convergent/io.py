@@ -90,6 +90,25 @@ def read_layers(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], list[
     return layers, ids
 
 
+def read_layer_shapes(path: str | os.PathLike
+                      ) -> tuple[dict[str, tuple[int, ...]], list[str] | None]:
+    """The shape of every layer of a safetensors activation file and its stimulus ids, read from
+    the header alone (no tensor is loaded)."""
+    from safetensors import SafetensorError, safe_open
+    try:
+        with safe_open(str(path), framework="np") as handle:
+            meta = handle.metadata() or {}
+            shapes = {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (SafetensorError, OSError, ValueError) as err:
+        raise InputError(f"{path}: not a readable safetensors file ({_first_line(err)})") from None
+    if not shapes:
+        raise InputError(f"{path}: holds no layers")
+    ids = json.loads(meta[STIMULI_KEY]) if STIMULI_KEY in meta else None
+    return shapes, ids
+
+
 def write_layers(path: str | os.PathLike, layers: Mapping[str, np.ndarray | torch.Tensor],
                  stimulus_ids: Sequence[str] | None = None) -> None:
     """Write layers (name → stimuli × units) in the given order, with their order and the

@@ -88,6 +88,7 @@ def train(model_spec: dict, seed: int, data: dict, settings: dict, state_dir: Pa
         model.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimizer"])
         history = state["history"]
+        print(f"resuming after epoch {last} ({state_dir / f'epoch{last}.pt'})", flush=True)
 
     for epoch in range(last + 1, epochs + 1):
         if epoch > 0:
@@ -104,6 +105,8 @@ def train(model_spec: dict, seed: int, data: dict, settings: dict, state_dir: Pa
         for split, part in (("train", train_set), ("test", test_set)):
             loss, accuracy = evaluate(model, part.images, part.labels, batch, device)
             history.append({"epoch": epoch, "split": split, "loss": loss, "accuracy": accuracy})
+        print(f"epoch {epoch}: " + ", ".join(f"{row['split']} accuracy {row['accuracy']:.3f}"
+                                             for row in history[-2:]), flush=True)
         _save({"model": model.state_dict(), "optimizer": optimiser.state_dict(),
                "epoch": epoch, "spec": spec, "fingerprint": key, "history": history},
               state_dir / f"epoch{epoch}.pt")

@@ -19,8 +19,6 @@ rule align:
                                  model_y=wc.model_y, seed_y=wc.seed_y, epoch=wc.epoch,
                                  stimset=wc.stimset),
     threads: config["align"]["threads"]
-    resources:
-        gpus=1,
     conda:
         "../envs/convergent.yaml"
     shell:

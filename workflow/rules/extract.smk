@@ -17,8 +17,6 @@ rule extract_id:
         stimuli=as_json(config["stimuli"]),
         labels=lambda wc: labels(model=wc.model, seed=wc.seed, epoch=wc.epoch),
     threads: 1
-    resources:
-        gpus=1,
     conda:
         "../envs/convergent.yaml"
     shell:
@@ -43,8 +41,6 @@ rule extract_ood:
         stimuli=as_json(config["stimuli"]),
         labels=lambda wc: labels(model=wc.model, seed=wc.seed, epoch=wc.epoch),
     threads: 1
-    resources:
-        gpus=1,
     conda:
         "../envs/convergent.yaml"
     shell:

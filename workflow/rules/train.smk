@@ -12,8 +12,6 @@ rule train:
         state=PATHS["state"],
         labels=lambda wc: labels(model=wc.model, seed=wc.seed),
     threads: config["train"]["threads"]
-    resources:
-        gpus=1,
     conda:
         "../envs/convergent.yaml"
     shell:

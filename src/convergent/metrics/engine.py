@@ -162,7 +162,8 @@ def rotation_test(X, Y, rotation_seed: int = 0, folds: int = 5, seed: int = 0,
 def grid(layers_x: Mapping[str, Any] | Sequence[Any], layers_y: Mapping[str, Any] | Sequence[Any],
          metrics: Sequence[str] = ("procrustes",), pairs: str = "all", folds: int = 5,
          seed: int = 0, corr: str = "pearson", rotate: int | None = None, device=None,
-         dtype=None, progress: bool = False, names: tuple[str, str] = ("x", "y")) -> pd.DataFrame:
+         dtype=None, progress: bool = False, names: tuple[str, str] = ("x", "y"),
+         block: tuple[int, int] | None = None) -> pd.DataFrame:
     """Score every layer of model A against every (``pairs="all"``) or the corresponding
     (``pairs="diagonal"``) layer of model B.
 
@@ -183,6 +184,10 @@ def grid(layers_x: Mapping[str, Any] | Sequence[Any], layers_y: Mapping[str, Any
         Show a progress bar over layer pairs.
     names : (str, str)
         Prefixes naming the two sides in error messages (e.g. the two file names).
+    block : (start, stop), optional
+        Score only the pairs whose x layer index is in ``range(start, stop)``, preparing only the
+        layers those pairs need; indices, depths and layer names stay those of the whole grid.
+        This is how :mod:`convergent.distributed` splits a large grid into jobs.
 
     Returns
     -------
@@ -204,10 +209,13 @@ def grid(layers_x: Mapping[str, Any] | Sequence[Any], layers_y: Mapping[str, Any
         if len(array.shape) != 2:
             check_activations(array, qualified, folds)
     m = _common_rows({**side_x, **side_y})
-    backend = resolve_backend(device, dtype)
-    prepared = _prepare({**side_x, **side_y}, folds, seed, corr, backend, m)
-    xs, ys = prepared[:len(side_x)], prepared[len(side_x):]
-    plan = _pair_plan(len(xs), len(ys), pairs)
+    rows_x = _block_rows(block, len(side_x))
+    plan = [(i, j) for i, j in _pair_plan(len(side_x), len(side_y), pairs) if i in rows_x]
+    rows_y = sorted({j for _, j in plan})
+    needed = {**_pick(side_x, rows_x), **_pick(side_y, rows_y)}
+    prepared = _prepare(needed, folds, seed, corr, resolve_backend(device, dtype), m)
+    xs = dict(zip(rows_x, prepared[:len(rows_x)], strict=True))
+    ys = dict(zip(rows_y, prepared[len(rows_x):], strict=True))
     labels_x, labels_y = list(_labels(layers_x)), list(_labels(layers_y))
     rows = []
     rotated: dict[int, Layer] = {}
@@ -220,10 +228,24 @@ def grid(layers_x: Mapping[str, Any] | Sequence[Any], layers_y: Mapping[str, Any
             rx = rotated.setdefault(i, xs[i].rotated(rotate))
             rows.append(_row(compare(rx, ys[j], "permutation"), ROTATED, i, j, labels_x,
                              labels_y, folds))
-        if pairs == "diagonal" or j == len(ys) - 1:
+        if pairs == "diagonal" or j == rows_y[-1]:
             xs[i].release()  # plan is x-major: x layer i has no pair left
             rotated.pop(i, None)
     return pd.DataFrame(rows, columns=_columns(folds))
+
+
+def _block_rows(block: tuple[int, int] | None, nx: int) -> range:
+    if block is None:
+        return range(nx)
+    start, stop = block
+    if not 0 <= start < stop <= nx:
+        raise InputError(f"block {tuple(block)} is not a non-empty range of the {nx} x layers")
+    return range(start, stop)
+
+
+def _pick(named: Mapping[str, Any], indices) -> dict[str, Any]:
+    items = list(named.items())
+    return dict(items[i] for i in indices)
 
 
 def _pair_plan(nx: int, ny: int, pairs: str) -> list[tuple[int, int]]:

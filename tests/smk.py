@@ -1,0 +1,63 @@
+"""Running the project's Snakemake workflow from tests: a run folder, the command, its stats."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+SNAKEFILE = ROOT / "workflow" / "Snakefile"
+
+
+def env_with_venv(**extra: str) -> dict[str, str]:
+    """This environment with the venv's bin first on PATH, so rules find `convergent`."""
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **extra}
+
+
+def snakemake(workdir: Path, *args: str, config: str | Path = "test.yaml", check: bool = True,
+              cores: bool = True, env: dict | None = None, timeout: float | None = None):
+    """Run snakemake on the project's workflow in ``workdir`` with ``config`` (a preset's name
+    or a path); the CLI comes from this venv."""
+    config = config if isinstance(config, Path) else ROOT / "config" / config
+    cmd = [str(BIN / "snakemake"), "-s", str(SNAKEFILE), "--directory", str(workdir),
+           "--configfile", str(config), *(["--cores", "2"] if cores else []), *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env or env_with_venv(),
+                          timeout=timeout)
+    if check and done.returncode != 0:
+        raise AssertionError(f"snakemake failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def workspace(path: Path) -> Path:
+    """A run folder holding the config folder the Snakefile names."""
+    shutil.copytree(ROOT / "config", path / "config")
+    return path
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """The 'Job stats' table of a dry run."""
+    lines = output.splitlines()
+    start = lines.index("Job stats:") + 3
+    counts = {}
+    for line in lines[start:]:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts
+
+
+def edited_config(workdir: Path, name: str, **sections) -> Path:
+    """config/test.yaml with some sections updated, saved in ``workdir``."""
+    config = yaml.safe_load((ROOT / "config" / "test.yaml").read_text())
+    for section, values in sections.items():
+        config[section] = {**config[section], **values} if isinstance(values, dict) else values
+    path = workdir / "config" / name
+    path.write_text(yaml.safe_dump(config))
+    return path

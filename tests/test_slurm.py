@@ -1,0 +1,237 @@
+"""SLURM integration: the workflow through `snakemake --profile profiles/slurm` and a blocked
+grid through submitit, on a real SLURM cluster (tests/slurm/cluster.sh start).
+
+The profile is the production one with the test cluster's overrides only: its partition, the
+status check through squeue (accounting is off) and a short first status check. What happened is
+checked from SLURM's side too (`scontrol show job`, which keeps finished jobs for MinJobAge).
+Without a cluster these tests are skipped with the reason; with CONVERGENT_REQUIRE_SLURM=1 (as
+in CI) a missing cluster fails them instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from smk import ROOT, edited_config, env_with_venv, job_counts, snakemake, workspace
+
+PARTITION = os.environ.get("CONVERGENT_SLURM_PARTITION", "debug")
+TEST_OVERRIDES = {
+    "slurm-status-command": "squeue",  # accounting is off on the test cluster: no sacct
+    "slurm-init-seconds-before-status-checks": 2,
+}
+
+
+def cluster_problem() -> str | None:
+    if shutil.which("sinfo") is None:
+        return "no SLURM client on this machine (tests/slurm/cluster.sh install, then start)"
+    done = subprocess.run(["sinfo", "-h", "-p", PARTITION, "-o", "%a %T"], capture_output=True,
+                          text=True)
+    if done.returncode != 0 or not done.stdout.strip():
+        return (f"no SLURM cluster answers with partition {PARTITION!r} "
+                f"({(done.stderr or 'empty sinfo').strip().splitlines()[-1]}); "
+                "start one with tests/slurm/cluster.sh start")
+    return None
+
+
+_problem = cluster_problem()
+if _problem and os.environ.get("CONVERGENT_REQUIRE_SLURM") == "1":
+    raise RuntimeError(f"CONVERGENT_REQUIRE_SLURM=1 but {_problem}")
+pytestmark = [pytest.mark.slurm, pytest.mark.skipif(_problem is not None, reason=str(_problem))]
+
+
+def slurm_profile(folder: Path, **overrides) -> Path:
+    """profiles/slurm with the test cluster's overrides (and any given here)."""
+    profile = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
+    profile["default-resources"]["slurm_partition"] = PARTITION
+    profile.update({**TEST_OVERRIDES, **overrides})
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
+    return folder
+
+
+def slurm_jobs(workdir: Path | None = None, logs: Path | None = None) -> list[dict[str, str]]:
+    """Every job SLURM knows that ran in ``workdir`` or logged under ``logs``: one dict of
+    `scontrol show job` fields per job or array task."""
+    done = subprocess.run(["scontrol", "show", "job", "-o"], capture_output=True, text=True)
+    jobs = []
+    for line in done.stdout.splitlines():
+        fields = dict(item.split("=", 1) for item in line.split() if "=" in item)
+        if (workdir and fields.get("WorkDir") == str(workdir)) or (
+                logs and fields.get("StdOut", "").startswith(f"{logs}/")):
+            jobs.append(fields)
+    return jobs
+
+
+def asks_for_a_gpu(job: dict[str, str]) -> bool:
+    return "gpu" in job.get("TresPerNode", "") + job.get("TresPerJob", "")
+
+
+UNFINISHED = ("PENDING", "RUNNING", "COMPLETING", "CONFIGURING", "SUSPENDED")
+
+
+def cancel_a_running_job(workdir: Path, rule: str) -> str | None:
+    """scancel one running job (or array task) of ``rule``; its id once SLURM says CANCELLED.
+
+    Only a running one: a pending array task cancelled before it starts vanishes from squeue,
+    and the executor plugin's squeue status checks then wait for it forever (with sacct, as on
+    a cluster with accounting, it is reported). Never the first task of an array: with the
+    executor plugin (2.8) every task of an array also waits for the first task's outputs, so
+    losing the first task fails the whole array (README, "Running on a SLURM cluster").
+    """
+    running = [j for j in slurm_jobs(workdir) if rule_of(j) == rule and j["JobState"] == "RUNNING"
+               and j.get("ArrayTaskId", "2") != "1"]
+    for job in running:
+        # an array task by <array>_<task>: scancel takes a task's own job id without killing it
+        task = (f"{job['ArrayJobId']}_{job['ArrayTaskId']}" if "ArrayJobId" in job
+                else job["JobId"])
+        subprocess.run(["scancel", task], capture_output=True)
+        state = wait_for(lambda j=job: next((k["JobState"] for k in slurm_jobs(workdir)
+                                             if k["JobId"] == j["JobId"]
+                                             and k["JobState"] not in UNFINISHED), None), 30,
+                         f"job {job['JobId']} to end")
+        if state == "CANCELLED":  # else it finished first: try another
+            return job["JobId"]
+    return None
+
+
+def rule_of(job: dict[str, str]) -> str:
+    """The rule, from the comment the executor plugin gives every job (rule_<name>_...)."""
+    comment = job.get("Comment", "")
+    return next((r for r in ("train", "extract_id", "extract_ood", "align", "aggregate",
+                             "depth_profile") if comment.startswith(f"rule_{r}_")), comment)
+
+
+def sbatch_calls(jobs) -> int:
+    """One sbatch call per job id, an array counting once."""
+    return len({j.get("ArrayJobId", j["JobId"]) for j in jobs})
+
+
+def slurm_snakemake(work: Path, profile: Path, *args, config="test.yaml", **kwargs):
+    return snakemake(work, "--profile", str(profile), *args, config=config, cores=False,
+                     **kwargs)
+
+
+class Background:
+    """snakemake running in the background, its output going to a file (a pipe nobody reads
+    until the end would fill up and stall it)."""
+
+    def __init__(self, work: Path, profile: Path, config: Path, *targets: str):
+        cmd = [shutil.which("snakemake", path=env_with_venv()["PATH"]), "-s",
+               str(ROOT / "workflow" / "Snakefile"), "--directory", str(work), "--configfile",
+               str(config), "--profile", str(profile), *targets]
+        self.output = work.parent / f"{work.name}.snakemake.out"
+        with open(self.output, "w") as sink:
+            self.process = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT,
+                                            env=env_with_venv())
+
+    def finish(self, timeout: float) -> tuple[int, str]:
+        try:
+            code = self.process.wait(timeout=timeout)
+        finally:
+            if self.process.poll() is None:
+                self.process.terminate()  # snakemake then cancels its SLURM jobs
+                self.process.wait(timeout=60)
+        return code, self.output.read_text()
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def slurm_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("slurm")
+    work = workspace(root / "run")
+    profile = slurm_profile(root / "profile")
+    started = time.monotonic()
+    done = slurm_snakemake(work, profile)
+    return work, profile, done, time.monotonic() - started
+
+
+def test_the_workflow_runs_through_sbatch_with_align_arrays(slurm_run):
+    work, _, done, seconds = slurm_run
+    alignment = pd.read_parquet(work / "results" / "tables" / "alignment.parquet")
+    assert set(alignment.analysis) == {"seeds", "cross", "training", "ood", "rotation"}
+    assert (work / "results" / "figures" / "depth_profile.png").stat().st_size > 1000
+    jobs = slurm_jobs(work)
+    by_rule = pd.Series([rule_of(j) for j in jobs]).value_counts().to_dict()
+    assert by_rule == {"train": 2, "extract_id": 4, "extract_ood": 2, "align": 7}, by_rule
+    assert all(j["JobState"] == "COMPLETED" for j in jobs), [j["JobState"] for j in jobs]
+    assert all(asks_for_a_gpu(j) for j in jobs)
+    arrays = {j["ArrayJobId"] for j in jobs if rule_of(j) == "align" and "ArrayJobId" in j}
+    align_tasks = sum(rule_of(j) == "align" and "ArrayJobId" in j for j in jobs)
+    assert arrays and align_tasks > len(arrays)  # several align jobs per sbatch call
+    assert sbatch_calls(jobs) < len(jobs)
+    print(f"\nSLURM run: {seconds:.0f} s wall, {len(jobs)} SLURM jobs from "
+          f"{sbatch_calls(jobs)} sbatch calls ({align_tasks} align jobs in {len(arrays)} arrays)")
+
+
+def test_a_cancelled_job_fails_the_run_and_the_next_run_does_only_what_is_missing(
+        slurm_run, tmp_path):
+    source, _, _, _ = slurm_run
+    work = tmp_path / "run"
+    shutil.copytree(source, work, symlinks=True)  # trained and extracted: only align reruns
+    profile = slurm_profile(tmp_path / "profile", retries=0)
+    config = edited_config(work, "folds4.yaml", align={"folds": 4})
+    run = Background(work, profile, config)
+    wait_for(lambda: cancel_a_running_job(work, "align"), 180, "an align job to cancel")
+    code, output = run.finish(timeout=300)
+    assert code != 0, output
+    assert "CANCELLED" in output and "Error" in output, output[-3000:]
+    again = slurm_snakemake(work, profile, "-n", config=config)
+    assert job_counts(again.stdout) == {"align": 1, "aggregate": 1, "depth_profile": 1,
+                                        "all": 1, "total": 4}, again.stdout[-2000:]
+    slurm_snakemake(work, profile, config=config)
+    assert pd.read_parquet(work / "results" / "tables" / "alignment.parquet").fold_3.notna().any()
+
+
+def test_a_training_job_killed_mid_epoch_resumes_on_retry(tmp_path):
+    work = workspace(tmp_path / "run")
+    config = edited_config(work, "resnet.yaml", models={"resnet18": {"arch": "resnet18"}},
+                           train={"epochs": 3})
+    profile = slurm_profile(tmp_path / "profile")  # the production retries
+    state = work / "results" / "train_state" / "resnet18" / "seed0"
+    target = "results/checkpoints/resnet18/seed0/epoch3.pt"
+    run = Background(work, profile, config, target)
+    wait_for(lambda: (state / "epoch1.pt").exists(), 240, "the epoch 1 checkpoint")
+    kept = (state / "epoch1.pt").stat().st_ino
+    assert cancel_a_running_job(work, "train")  # in the middle of epoch 2
+    code, output = run.finish(timeout=400)
+    assert code == 0, output[-3000:]
+    trains = sorted(slurm_jobs(work), key=lambda j: int(j["JobId"]))
+    assert [j["JobState"] for j in trains] == ["CANCELLED", "COMPLETED"], trains
+    log = (work / "logs" / "train" / "resnet18" / "seed0.log").read_text()
+    assert "resuming after epoch 1" in log or "resuming after epoch 2" in log, log
+    assert "epoch 0:" not in log and "epoch 1:" not in log  # the retry did not train them
+    assert (state / "epoch1.pt").stat().st_ino == kept  # nor rewrote their checkpoints
+    assert (work / target).exists()
+
+
+def test_a_blocked_grid_runs_as_one_submitit_array_on_slurm(tmp_path):
+    from convergent.distributed import ClusterOptions, GridSpec, grid_in_blocks
+    from test_distributed import network, whole_grid
+
+    a, b = network(tmp_path / "a.safetensors", 1), network(tmp_path / "b.safetensors", 2)
+    spec = GridSpec(str(a), str(b), metrics=("procrustes", "softmatch"), folds=3)
+    cluster = ClusterOptions(partition=PARTITION, cpus=1, mem_gb=2, timeout_min=10)
+    table = grid_in_blocks(spec, executor="slurm", blocks=4, work_dir=tmp_path / "work",
+                           cluster=cluster, poll_s=1)
+    pd.testing.assert_frame_equal(table, whole_grid(a, b, metrics=spec.metrics, folds=3))
+    logs = tmp_path / "work" / "logs" / spec.key()
+    jobs = [j for j in slurm_jobs(logs=logs) if j.get("JobName") == "convergent-grid"]
+    assert len(jobs) == 4 and len({j["ArrayJobId"] for j in jobs}) == 1  # one sbatch call
+    assert all(j["JobState"] == "COMPLETED" and asks_for_a_gpu(j) for j in jobs), jobs
