@@ -95,6 +95,11 @@ def test_mismatched_files_fail_before_any_job(tmp_path):
     assert not (tmp_path / "w").exists()
     with pytest.raises(InputError, match="no such file"):
         grid_in_blocks(GridSpec(str(tmp_path / "nope.safetensors"), str(b)))
+    with pytest.raises(InputError, match="unknown metric 'rsa'"):
+        grid_in_blocks(GridSpec(str(a), str(b), metrics=("rsa",)), work_dir=tmp_path / "w")
+    with pytest.raises(InputError, match="folds"):
+        grid_in_blocks(GridSpec(str(a), str(b), folds=1), work_dir=tmp_path / "w")
+    assert not (tmp_path / "w").exists()
 
 
 def run_cli(*args, cwd):

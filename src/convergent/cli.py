@@ -224,11 +224,8 @@ def _grid_here(args):
 
 def _grid_in_blocks(args):
     from .distributed import ClusterOptions, GridSpec, grid_in_blocks
-    from .metrics.engine import check_metrics
-    from .metrics.layer import check_settings
 
-    check_settings(args.folds, args.corr)
-    spec = GridSpec(str(args.a), str(args.b), metrics=check_metrics(args.metrics),
+    spec = GridSpec(str(args.a), str(args.b), metrics=tuple(args.metrics),
                     pairs=args.pairs, folds=args.folds, seed=args.seed, corr=args.corr,
                     rotate=args.rotate, device=args.device, dtype=args.dtype)
     cluster = ClusterOptions(partition=args.partition, account=args.account, gpus=args.gpus,

@@ -99,8 +99,16 @@ def run_block(spec: GridSpec, block: tuple[int, int], path: str) -> str | None:
     return None
 
 
-def check_grid_files(spec: GridSpec) -> int:
-    """Check what can be checked without loading the tensors; returns the x layer count."""
+def check_grid_spec(spec: GridSpec) -> int:
+    """Check the settings, and the files as far as their headers tell, before any job starts;
+    returns the x layer count."""
+    from .metrics.engine import check_metrics
+    from .metrics.layer import check_settings
+
+    check_metrics(spec.metrics)
+    check_settings(spec.folds, spec.corr)
+    if spec.rotate is not None and "permutation" not in spec.metrics:
+        raise InputError("rotate needs permutation among the metrics")
     shapes_a, ids_a = read_layer_shapes(spec.a)
     shapes_b, ids_b = read_layer_shapes(spec.b)
     check_same_stimuli(ids_a, ids_b, spec.a, spec.b)
@@ -136,7 +144,7 @@ def grid_in_blocks(spec: GridSpec, executor: str = "local", blocks: int | None =
     """
     if executor not in EXECUTORS:
         raise InputError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
-    n_x = check_grid_files(spec)
+    n_x = check_grid_spec(spec)
     if blocks is not None and blocks < 1:
         raise InputError(f"blocks must be at least 1, got {blocks}")
     default = n_x if executor == "slurm" else (os.cpu_count() or 1)
