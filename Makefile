@@ -16,8 +16,11 @@ $(STAMP): pyproject.toml
 # aggregate. The rules call `convergent`, so the venv's bin goes first on PATH.
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --profile profiles/local
-	@echo "Tables:  results/tables/{alignment,accuracy,training}.{parquet,csv}"
-	@echo "Figure:  results/figures/depth_profile.png (and .svg)"
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --report results/report.html
+	@echo "Report:   results/report.html (every figure with its caption, the summary, the config)"
+	@echo "Figures:  results/figures/*.png (and .svg)"
+	@echo "Summary:  results/summary.md"
+	@echo "Tables:   results/tables/{alignment,accuracy,training}.{parquet,csv}"
 
 # pytest exits 5 when it selects no test: that must fail loudly, never pass quietly.
 test: $(STAMP)

@@ -50,7 +50,7 @@ pytestmark = [pytest.mark.slurm, pytest.mark.skipif(_problem is not None, reason
 def slurm_profile(folder: Path, **overrides) -> Path:
     """profiles/slurm with the test cluster's overrides (and any given here)."""
     profile = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
-    profile["default-resources"]["slurm_partition"] = PARTITION
+    profile["default-resources"]["slurm_partition"] = repr(PARTITION)  # a Python string
     profile.update({**TEST_OVERRIDES, **overrides})
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
@@ -105,8 +105,8 @@ def cancel_a_running_job(workdir: Path, rule: str) -> str | None:
 def rule_of(job: dict[str, str]) -> str:
     """The rule, from the comment the executor plugin gives every job (rule_<name>_...)."""
     comment = job.get("Comment", "")
-    return next((r for r in ("train", "extract_id", "extract_ood", "align", "aggregate",
-                             "depth_profile") if comment.startswith(f"rule_{r}_")), comment)
+    return next((r for r in ("train", "extract_id", "extract_ood", "align", "aggregate")
+                 if comment.startswith(f"rule_{r}_")), comment)
 
 
 def sbatch_calls(jobs) -> int:
@@ -193,8 +193,9 @@ def test_a_cancelled_job_fails_the_run_and_the_next_run_does_only_what_is_missin
     assert code != 0, output
     assert "CANCELLED" in output and "Error" in output, output[-3000:]
     again = slurm_snakemake(work, profile, "-n", config=config)
-    assert job_counts(again.stdout) == {"align": 1, "aggregate": 1, "depth_profile": 1,
-                                        "all": 1, "total": 4}, again.stdout[-2000:]
+    counts = job_counts(again.stdout)
+    assert counts["align"] == 1 and counts["aggregate"] == 1, again.stdout[-2000:]
+    assert {"train", "extract_id", "extract_ood"}.isdisjoint(counts), counts  # only the rest
     slurm_snakemake(work, profile, config=config)
     assert pd.read_parquet(work / "results" / "tables" / "alignment.parquet").fold_3.notna().any()
 
@@ -232,6 +233,11 @@ def test_a_blocked_grid_runs_as_one_submitit_array_on_slurm(tmp_path):
                            cluster=cluster, poll_s=1)
     pd.testing.assert_frame_equal(table, whole_grid(a, b, metrics=spec.metrics, folds=3))
     logs = tmp_path / "work" / "logs" / spec.key()
-    jobs = [j for j in slurm_jobs(logs=logs) if j.get("JobName") == "convergent-grid"]
+
+    def finished():  # a task writes its result just before SLURM sees it end
+        jobs = [j for j in slurm_jobs(logs=logs) if j.get("JobName") == "convergent-grid"]
+        return jobs if all(j["JobState"] not in UNFINISHED for j in jobs) else None
+
+    jobs = wait_for(finished, 60, "the block jobs to end")
     assert len(jobs) == 4 and len({j["ArrayJobId"] for j in jobs}) == 1  # one sbatch call
     assert all(j["JobState"] == "COMPLETED" and asks_for_a_gpu(j) for j in jobs), jobs

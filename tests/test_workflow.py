@@ -43,8 +43,22 @@ def test_full_run_writes_the_tables_and_figure(finished_run):
     assert (pd.read_csv(tables / "alignment.csv").shape == alignment.shape)
     training = pd.read_parquet(tables / "training.parquet")
     assert set(training.epoch) == {0, 1} and set(training.split) == {"train", "test"}
-    for ext in ("png", "svg"):
-        assert (finished_run / "results" / "figures" / f"depth_profile.{ext}").stat().st_size > 1000
+    figures = {p.name for p in (finished_run / "results" / "figures").iterdir()}
+    drawn = ["depth_profile", "cross_grids", "training", "distribution_shift", "ood_accuracy",
+             "rotation"]  # test.yaml asks for no Spearman: those two are left out
+    assert figures == {f"{f}.{ext}" for f in drawn for ext in ("png", "svg")} | {"rotation.csv"}
+    summary = (finished_run / "results" / "summary.md").read_text()
+    assert "`depth_profile_spearman`: align.corr does not ask for spearman" in summary
+    assert "procrustes gain from training" in summary and "## Config" in summary
+
+
+def test_the_report_holds_every_figure_and_the_summary(finished_run):
+    report = finished_run / "results" / "report.html"
+    snakemake(finished_run, "--report", str(report))
+    html = report.read_text(errors="replace")
+    assert report.stat().st_size > 100_000
+    for name in ("depth_profile.png", "cross_grids.png", "rotation.png", "summary.md"):
+        assert name in html, name
 
 
 def test_second_run_has_nothing_to_do(finished_run):
@@ -56,7 +70,10 @@ def test_changing_an_alignment_setting_reruns_only_alignment(finished_run):
     changed = edited_config(finished_run, "folds4.yaml", align={"folds": 4})
     done = snakemake(finished_run, "-n", config=changed)
     counts = job_counts(done.stdout)
-    assert set(counts) == {"align", "aggregate", "depth_profile", "all", "total"}, counts
+    assert counts["align"] == 7 and counts["aggregate"] == 1, counts
+    assert {"train", "extract_id", "extract_ood"}.isdisjoint(counts), counts
+    assert all(rule.startswith("figure_") for rule in set(counts) - {
+        "align", "aggregate", "summary", "all", "total"}), counts
 
 
 def test_two_runs_with_the_same_seeds_give_identical_tables(finished_run, tmp_path):

@@ -78,6 +78,7 @@ def _add_executor_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .figure_plan import FIGURE_NEEDS  # light: no matplotlib until a figure is drawn
     from .metrics.contract import METRICS  # no torch import: some verbs never need it
 
     parser = _Parser(prog="convergent", description=__doc__.splitlines()[0])
@@ -151,10 +152,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_run_aggregate)
 
     p = sub.add_parser("figure", help="draw one figure from the result tables")
-    p.add_argument("name", choices=["depth-profile"])
-    p.add_argument("--alignment", type=Path, required=True, metavar="alignment.parquet")
+    p.add_argument("name", choices=list(FIGURE_NEEDS))
+    p.add_argument("--tables", type=Path, required=True, metavar="DIR",
+                   help="the folder of alignment/accuracy/training.parquet")
     p.add_argument("--out", type=Path, nargs="+", required=True, metavar="FILE.png|svg")
     p.set_defaults(run=_run_figure)
+
+    p = sub.add_parser("summary", help="the headline numbers as markdown")
+    p.add_argument("--tables", type=Path, required=True, metavar="DIR")
+    p.add_argument("--out", type=Path, required=True, metavar="summary.md")
+    p.add_argument("--left-out", action="append", default=[], type=_label, metavar="NAME=WHY",
+                   help="a figure the config cannot feed, and why (repeatable)")
+    p.add_argument("--config", type=_json, default=None, help="JSON: the workflow's config, "
+                   "shown at the end")
+    p.set_defaults(run=_run_summary)
 
     p = sub.add_parser("install-profile", help="install the project's SLURM profile as a "
                        "named Snakemake profile, so that `snakemake --profile slurm` finds it")
@@ -277,11 +288,17 @@ def _run_aggregate(args) -> int:
 
 
 def _run_figure(args) -> int:
-    import pandas as pd
+    from .figures import draw
 
-    from .figures import FIGURES
+    draw(args.name, args.tables, args.out)
+    return 0
 
-    FIGURES[args.name](pd.read_parquet(args.alignment), args.out)
+
+def _run_summary(args) -> int:
+    from .figures import load_tables
+    from .summary import write_summary
+
+    write_summary(load_tables(args.tables), args.out, dict(args.left_out), args.config)
     return 0
 
 

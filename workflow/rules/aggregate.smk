@@ -18,17 +18,47 @@ rule aggregate:
         " --training {input.training:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"
 
 
-rule depth_profile:
-    """Score vs normalised depth across seeds, trained and untrained."""
+# One rule per figure the config's results can feed (common.smk: FIGURES), each drawn from the
+# tables alone, with its caption in workflow/report/<figure>.rst.
+for _figure in FIGURES:
+
+    rule:
+        name:
+            f"figure_{_figure}"
+        localrule: True
+        input:
+            table_paths("parquet"),
+        output:
+            report(figure_paths(_figure)[0], caption=f"../report/{_figure}.rst",
+                   category="Figures"),
+            figure_paths(_figure)[1],
+        log:
+            LOG["figure"].format(figure=_figure),
+        params:
+            name=_figure,
+            tables=f"{RESULTS}/tables",
+        conda:
+            "../envs/convergent.yaml"
+        shell:
+            "convergent figure {params.name} --tables {params.tables:q} --out {output:q}"
+            " > {log:q} 2>&1"
+
+
+rule summary:
+    """The headline numbers, and the figures left out with the reason."""
+    localrule: True
     input:
-        PATHS["table"].format(table="alignment", ext="parquet"),
+        table_paths("parquet"),
     output:
-        report(PATHS["figure"].format(figure="depth_profile", ext="png"),
-               caption="../report/depth_profile.rst", category="Depth"),
-        PATHS["figure"].format(figure="depth_profile", ext="svg"),
+        report(PATHS["summary"], caption="../report/summary.rst", category="Summary"),
     log:
-        LOG["figure"].format(figure="depth_profile"),
+        LOG["summary"],
+    params:
+        tables=f"{RESULTS}/tables",
+        left_out=" ".join(f"--left-out {shlex.quote(f'{k}={v}')}" for k, v in LEFT_OUT.items()),
+        config=as_json(config),
     conda:
         "../envs/convergent.yaml"
     shell:
-        "convergent figure depth-profile --alignment {input:q} --out {output:q} > {log:q} 2>&1"
+        "convergent summary --tables {params.tables:q} --out {output:q} {params.left_out}"
+        " --config {params.config:q} > {log:q} 2>&1"

@@ -54,6 +54,7 @@ PATHS = {
     "alignment": f"{RESULTS}/alignment/{{analysis}}/{{corr}}/{PAIR}/epoch{{epoch}}/{{stimset}}.parquet",
     "table": f"{RESULTS}/tables/{{table}}.{{ext}}",
     "figure": f"{RESULTS}/figures/{{figure}}.{{ext}}",
+    "summary": f"{RESULTS}/summary.md",
 }
 LOG = {
     "train": f"{LOGS}/train/{NET}.log",
@@ -61,6 +62,7 @@ LOG = {
     "align": f"{LOGS}/align/{{analysis}}/{{corr}}/{PAIR}/epoch{{epoch}}/{{stimset}}.log",
     "aggregate": f"{LOGS}/aggregate.log",
     "figure": f"{LOGS}/figures/{{figure}}.log",
+    "summary": f"{LOGS}/summary.log",
 }
 
 
@@ -158,6 +160,21 @@ def table_paths(ext):
     return [PATHS["table"].format(table=t, ext=ext) for t in ("alignment", "accuracy", "training")]
 
 
+# ---- figures: what the config's results can feed, and why the rest is left out -------------
+def _figure_plan():
+    from convergent.figure_plan import FIGURE_NEEDS, left_out
+
+    missing = left_out(ANALYSES, config["align"]["metrics"], config["align"]["corr"], OOD)
+    return [name for name in FIGURE_NEEDS if name not in missing], missing
+
+
+FIGURES, LEFT_OUT = _figure_plan()
+
+
+def figure_paths(name):
+    return [PATHS["figure"].format(figure=name, ext=ext) for ext in ("png", "svg")]
+
+
 def all_targets():
-    return table_paths("parquet") + table_paths("csv") + [
-        PATHS["figure"].format(figure="depth_profile", ext=ext) for ext in ("png", "svg")]
+    return (table_paths("parquet") + table_paths("csv") + [PATHS["summary"]]
+            + [path for name in FIGURES for path in figure_paths(name)])

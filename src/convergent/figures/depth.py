@@ -1,0 +1,75 @@
+"""Alignment against normalised depth: across seeds (trained vs untrained) and under shift."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .base import METRIC_COLOURS, final_epoch, fold_scores, panels, save, select, standard_error
+
+#: The metrics of the depth profile, in the paper's order.
+DEPTH_METRICS = ("linear", "procrustes", "permutation")
+
+
+def depth_profile(tables: dict[str, pd.DataFrame], out, corr: str = "pearson") -> list:
+    """Score of corresponding layers across seeds vs normalised depth, a panel per architecture,
+    a line per metric; trained (final epoch) solid, untrained (epoch 0) light. Points are means,
+    bars the standard deviation over folds and seed pairs."""
+    seeds = select(tables["alignment"], "seeds", corr)
+    final = final_epoch(seeds)
+    models = sorted(seeds.model_x.unique())
+    fig, axes = panels(len(models), sharey=True)
+    for ax, model in zip(axes, models, strict=True):
+        for metric in DEPTH_METRICS:
+            for epoch, alpha, style in ((final, 1.0, "-"), (0, 0.35, "--")):
+                part = seeds[(seeds.model_x == model) & (seeds.metric == metric)
+                             & (seeds.epoch == epoch)]
+                if part.empty:
+                    continue
+                stats = fold_scores(part).groupby("depth_x").fold_score.agg(["mean", "std"])
+                ax.errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0),
+                            color=METRIC_COLOURS[metric], alpha=alpha, linestyle=style,
+                            marker="o", markersize=3, capsize=2,
+                            label=f"{metric} ({'trained' if epoch == final else 'untrained'})")
+        ax.set(title=model, xlabel="normalised depth", ylim=(-0.05, 1.05))
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(f"alignment across seeds ({corr})")
+    axes[-1].legend(fontsize=7, loc="lower left")
+    save(fig, out)
+    return axes
+
+
+def shift_profile(alignment: pd.DataFrame, corr: str = "pearson") -> pd.DataFrame:
+    """Per model and depth: the in-distribution Procrustes score across seeds and the mean
+    (± standard error) over OOD sets, at the final epoch."""
+    ood = select(alignment, "ood", corr, metric="procrustes")
+    final = final_epoch(ood)
+    source = alignment[alignment.analysis.isin(["seeds", "training"])]
+    ind = select(source.assign(analysis="id"), "id", corr, metric="procrustes", epoch=final,
+                 stimset="test").drop_duplicates(["model_x", "seed_x", "seed_y", "index_x"])
+    ind = ind.groupby(["model_x", "depth_x"]).score.mean().rename("id")
+    per_set = ood.groupby(["model_x", "depth_x", "stimset"]).score.mean()
+    shifted = per_set.groupby(["model_x", "depth_x"]).agg(["mean", standard_error])
+    shifted.columns = ["ood", "ood_se"]
+    return pd.concat([ind, shifted], axis=1).dropna().reset_index()
+
+
+def distribution_shift(tables: dict[str, pd.DataFrame], out, corr: str = "pearson") -> list:
+    """Procrustes score across seeds vs depth: in-distribution against the mean over the OOD
+    sets (band: ± standard error over sets), a panel per architecture."""
+    profile = shift_profile(tables["alignment"], corr)
+    models = sorted(profile.model_x.unique())
+    fig, axes = panels(len(models), sharey=True)
+    for ax, model in zip(axes, models, strict=True):
+        part = profile[profile.model_x == model]
+        ax.plot(part.depth_x, part["id"], "o-", color="#333333", markersize=3,
+                label="in-distribution")
+        ax.plot(part.depth_x, part["ood"], "o-", color="#d95f02", markersize=3,
+                label="OOD (mean over sets)")
+        ax.fill_between(part.depth_x, part["ood"] - part.ood_se, part["ood"] + part.ood_se,
+                        color="#d95f02", alpha=0.25)
+        ax.set(title=model, xlabel="normalised depth", ylim=(-0.05, 1.05))
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(f"procrustes across seeds ({corr})")
+    axes[-1].legend(fontsize=7, loc="lower left")
+    save(fig, out)
+    return axes

@@ -1,0 +1,157 @@
+"""Every figure and the summary, on a small synthetic result table whose numbers are known by
+construction; and the plan of which figures a config can feed."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from convergent.errors import InputError
+from convergent.figure_plan import FIGURE_NEEDS, left_out
+from convergent.figures import FIGURES, draw
+from convergent.summary import headline_numbers, write_summary
+
+LAYERS = {"netA": 4, "netB": 5}
+SEED_PAIRS = [(0, 1), (0, 2), (1, 2)]
+FINAL = 2
+OOD = {"contrast": (0.68, 0.3), "low-pass": (0.72, 0.6)}  # deep-layer score, accuracy
+
+
+def row(analysis, model_x, seed_x, model_y, seed_y, epoch, i, j, metric, score, corr="pearson",
+        stimset="test"):
+    nx, ny = LAYERS[model_x], LAYERS[model_y]
+    return dict(analysis=analysis, model_x=model_x, seed_x=seed_x, model_y=model_y,
+                seed_y=seed_y, epoch=epoch, stimset=stimset, layer_x=f"l{i}", layer_y=f"l{j}",
+                depth_x=i / (nx - 1), depth_y=j / (ny - 1), metric=metric, corr=corr,
+                score=score, index_x=i, index_y=j, fold_0=score - 0.01, fold_1=score,
+                fold_2=score + 0.01)
+
+
+def corresponding(model, corr):
+    """seeds, training, ood and rotation rows of one model."""
+    rows = []
+    for (a, b), i in ((pair, i) for pair in SEED_PAIRS for i in range(LAYERS[model])):
+        deep = i / (LAYERS[model] - 1) >= 0.5
+        for epoch, base in ((0, 0.5), (FINAL, 0.8)):
+            for metric, offset in (("linear", 0.1), ("procrustes", 0.0), ("permutation", -0.2)):
+                rows.append(row("seeds", model, a, model, b, epoch, i, i, metric, base + offset,
+                                corr))
+        for epoch, score in ((0, 0.5), (1, 0.7), (FINAL, 0.8)):
+            rows.append(row("training", model, a, model, b, epoch, i, i, "procrustes", score,
+                            corr))
+        for stimset, (score, _) in OOD.items():
+            rows.append(row("ood", model, a, model, b, FINAL, i, i, "procrustes",
+                            score if deep else 0.8, corr, stimset))
+        rows.append(row("rotation", model, a, model, b, FINAL, i, i, "permutation", 0.6, corr))
+        rows.append(row("rotation", model, a, model, b, FINAL, i, i, "permutation_rotated", 0.5,
+                        corr))
+    return rows
+
+
+def cross(model_x, seed_x, model_y, seed_y):
+    """Every layer pair, best where the normalised depths agree."""
+    nx, ny = LAYERS[model_x], LAYERS[model_y]
+    return [row("cross", model_x, seed_x, model_y, seed_y, FINAL, i, j, metric,
+                1 - abs(i / (nx - 1) - j / (ny - 1)))
+            for i in range(nx) for j in range(ny) for metric in ("procrustes", "softmatch")]
+
+
+@pytest.fixture(scope="module")
+def tables():
+    rows = [r for corr in ("pearson", "spearman") for m in LAYERS for r in corresponding(m, corr)]
+    rows += cross("netA", 0, "netA", 1) + cross("netA", 0, "netB", 0) + cross("netB", 0, "netB", 1)
+    accuracy = [dict(model=m, seed=s, epoch=FINAL, stimset=name, accuracy=acc)
+                for m in LAYERS for s in range(3)
+                for name, acc in [("test", 0.9)] + [(k, v[1]) for k, v in OOD.items()]]
+    training = [dict(model=m, seed=s, epoch=e, split=split, loss=1.0, accuracy=acc)
+                for m in LAYERS for s in range(3) for e, acc in enumerate((0.1, 0.6, 0.9))
+                for split in ("train", "test")]
+    return {"alignment": pd.DataFrame(rows), "accuracy": pd.DataFrame(accuracy),
+            "training": pd.DataFrame(training)}
+
+
+PANELS = {"depth_profile": 2, "cross_grids": 6, "training": 2, "distribution_shift": 2,
+          "ood_accuracy": 2, "rotation": 2, "depth_profile_spearman": 2,
+          "distribution_shift_spearman": 2}
+
+
+@pytest.mark.parametrize("name", list(FIGURES))
+def test_each_figure_is_written_with_its_panels(tables, tmp_path, name):
+    out = [tmp_path / f"{name}.png", tmp_path / f"{name}.svg"]
+    axes = FIGURES[name](tables, out, corr=FIGURE_NEEDS[name].corr)
+    assert len(axes) == PANELS[name]
+    assert all(p.stat().st_size > 5000 for p in out)
+    assert all(ax.has_data() for ax in axes)
+
+
+def test_the_rotation_table_beside_the_figure(tables, tmp_path):
+    FIGURES["rotation"](tables, [tmp_path / "rotation.png"])
+    table = pd.read_csv(tmp_path / "rotation.csv")
+    assert list(table.model) == ["netA", "netB"]
+    assert np.allclose(table[["native_min", "native_max"]], 0.6)
+    assert np.allclose(table[["change_pct_min", "change_pct_max"]], 20.0)
+
+
+def test_headline_numbers_known_by_construction(tables):
+    numbers = headline_numbers(tables)
+    values = list(numbers.values())
+    assert values[0] == pytest.approx(0.3) and values[1] == pytest.approx(0.3)  # 0.5 → 0.8
+    assert values[2] == pytest.approx(0.1)  # linear − procrustes
+    assert values[3] == pytest.approx(0.2)  # procrustes − permutation
+    assert values[4] == pytest.approx(0.1)  # 0.8 in-distribution, 0.7 mean OOD in deep layers
+    assert values[5] == pytest.approx(1.0)  # the easier set has the higher accuracy
+    assert values[6] == pytest.approx(1.0)  # best match always at the same depth
+    assert values[7] == pytest.approx(0.7 / 0.8)
+    assert values[8] == pytest.approx(20.0)
+
+
+def test_summary_lists_left_out_figures_and_the_config(tables, tmp_path):
+    text = write_summary(tables, tmp_path / "summary.md", {"beyond_cnns": "no ViT"},
+                         {"seeds": [0, 1]})
+    assert "| procrustes gain from training, early layers (depth < 0.5) | +0.300 |" in text
+    assert "- `beyond_cnns`: no ViT" in text and "seeds:\n- 0\n- 1" in text
+    assert (tmp_path / "summary.md").read_text() == text
+
+
+def test_a_headline_without_its_data_says_why(tables):
+    alignment = tables["alignment"]
+    numbers = headline_numbers({**tables, "alignment": alignment[alignment.analysis != "ood"]})
+    assert numbers["deep-layer drop under OOD (in-distribution − OOD procrustes)"].startswith(
+        "n/a (the alignment table has no 'ood' rows")
+
+
+def test_a_figure_without_its_data_is_an_error_not_an_empty_plot(tables, tmp_path):
+    alignment = tables["alignment"]
+    with pytest.raises(InputError, match="no 'rotation' rows"):
+        FIGURES["rotation"]({**tables, "alignment": alignment[alignment.analysis != "rotation"]},
+                            [tmp_path / "r.png"])
+    assert not (tmp_path / "r.png").exists()
+
+
+def test_the_plan_says_why_a_figure_is_left_out():
+    metrics = {"seeds": ["linear"], "ood": ["procrustes"], "training": ["procrustes"]}
+    reasons = left_out(["seeds", "ood", "training"], metrics, ["pearson"], ["contrast"])
+    assert reasons["cross_grids"] == "the config runs no cross analysis"
+    assert reasons["distribution_shift"] == "align.metrics.seeds leaves out procrustes"
+    assert reasons["depth_profile_spearman"] == "align.corr does not ask for spearman"
+    assert "depth_profile" not in reasons and "training" not in reasons
+    assert "beyond_cnns" in reasons
+    analyses = ["seeds", "cross", "training", "ood", "rotation"]
+    everything = left_out(analyses, {}, ["pearson", "spearman"], ["contrast"])
+    assert set(everything) == {"beyond_cnns"}
+    assert left_out(["ood", "seeds"], {}, ["pearson"], [])["ood_accuracy"] == (
+        "stimuli.ood lists no OOD set")
+
+
+def test_cli_figure_from_tables_on_disk(tables, tmp_path):
+    for name, table in tables.items():
+        table.to_parquet(tmp_path / f"{name}.parquet")
+    draw("training", tmp_path, [tmp_path / "t.png"])
+    assert (tmp_path / "t.png").stat().st_size > 5000
+    done = subprocess.run([sys.executable, "-m", "convergent", "figure", "depth_profile",
+                           "--tables", str(tmp_path / "nope"), "--out", str(tmp_path / "d.png")],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "no such table" in done.stderr and not (tmp_path / "d.png").exists()
