@@ -10,6 +10,17 @@ from .base import METRIC_COLOURS, final_epoch, fold_scores, panels, save, select
 DEPTH_METRICS = ("linear", "procrustes", "permutation")
 
 
+def finish(fig, axes, models, ylabel: str, out) -> list:
+    """Titles, depth axis, shared score range, legend; then save."""
+    for ax, model in zip(axes, models, strict=True):
+        ax.set(title=model, xlabel="normalised depth", ylim=(-0.05, 1.05))
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(ylabel)
+    axes[-1].legend(fontsize=7, loc="lower left")
+    save(fig, out)
+    return axes
+
+
 def depth_profile(tables: dict[str, pd.DataFrame], out, corr: str = "pearson") -> list:
     """Score of corresponding layers across seeds vs normalised depth, a panel per architecture,
     a line per metric; trained (final epoch) solid, untrained (epoch 0) light. Points are means,
@@ -30,22 +41,15 @@ def depth_profile(tables: dict[str, pd.DataFrame], out, corr: str = "pearson") -
                             color=METRIC_COLOURS[metric], alpha=alpha, linestyle=style,
                             marker="o", markersize=3, capsize=2,
                             label=f"{metric} ({'trained' if epoch == final else 'untrained'})")
-        ax.set(title=model, xlabel="normalised depth", ylim=(-0.05, 1.05))
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel(f"alignment across seeds ({corr})")
-    axes[-1].legend(fontsize=7, loc="lower left")
-    save(fig, out)
-    return axes
+    return finish(fig, axes, models, f"alignment across seeds ({corr})", out)
 
 
 def shift_profile(alignment: pd.DataFrame, corr: str = "pearson") -> pd.DataFrame:
-    """Per model and depth: the in-distribution Procrustes score across seeds and the mean
-    (± standard error) over OOD sets, at the final epoch."""
+    """Per model and depth, at the final epoch: the in-distribution Procrustes score across seeds
+    (the seeds analysis) and the mean (± standard error) over the OOD sets."""
     ood = select(alignment, "ood", corr, metric="procrustes")
     final = final_epoch(ood)
-    source = alignment[alignment.analysis.isin(["seeds", "training"])]
-    ind = select(source.assign(analysis="id"), "id", corr, metric="procrustes", epoch=final,
-                 stimset="test").drop_duplicates(["model_x", "seed_x", "seed_y", "index_x"])
+    ind = select(alignment, "seeds", corr, metric="procrustes", epoch=final, stimset="test")
     ind = ind.groupby(["model_x", "depth_x"]).score.mean().rename("id")
     per_set = ood.groupby(["model_x", "depth_x", "stimset"]).score.mean()
     shifted = per_set.groupby(["model_x", "depth_x"]).agg(["mean", standard_error])
@@ -67,9 +71,4 @@ def distribution_shift(tables: dict[str, pd.DataFrame], out, corr: str = "pearso
                 label="OOD (mean over sets)")
         ax.fill_between(part.depth_x, part["ood"] - part.ood_se, part["ood"] + part.ood_se,
                         color="#d95f02", alpha=0.25)
-        ax.set(title=model, xlabel="normalised depth", ylim=(-0.05, 1.05))
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel(f"procrustes across seeds ({corr})")
-    axes[-1].legend(fontsize=7, loc="lower left")
-    save(fig, out)
-    return axes
+    return finish(fig, axes, models, f"procrustes across seeds ({corr})", out)
