@@ -102,7 +102,7 @@ def run_block(spec: GridSpec, block: tuple[int, int], path: str) -> str | None:
 def check_grid_spec(spec: GridSpec) -> int:
     """Check the settings, and the files as far as their headers tell, before any job starts;
     returns the x layer count."""
-    from .metrics.engine import check_metrics
+    from .metrics.engine import check_metrics, check_pairs
     from .metrics.layer import check_settings
 
     check_metrics(spec.metrics)
@@ -112,9 +112,7 @@ def check_grid_spec(spec: GridSpec) -> int:
     shapes_a, ids_a = read_layer_shapes(spec.a)
     shapes_b, ids_b = read_layer_shapes(spec.b)
     check_same_stimuli(ids_a, ids_b, spec.a, spec.b)
-    if spec.pairs == "diagonal" and len(shapes_a) != len(shapes_b):
-        raise InputError(f"pairs='diagonal' needs equal layer counts, but {spec.a} has "
-                         f"{len(shapes_a)} layers and {spec.b} has {len(shapes_b)}")
+    check_pairs(spec.pairs, len(shapes_a), len(shapes_b), (spec.a, spec.b))
     return len(shapes_a)
 
 
@@ -132,10 +130,10 @@ def grid_in_blocks(spec: GridSpec, executor: str = "local", blocks: int | None =
         Number of blocks (jobs); default one per x layer on SLURM, one per CPU locally.
     work_dir : path, optional
         Where blocks and job logs go (default ``./convergent-blocks``).
-    poll_s : float
-        Seconds between two looks at the jobs.
     cluster : ClusterOptions, optional
         Partition, account, GPUs, CPUs, memory and time limit of each SLURM job.
+    poll_s : float
+        Seconds between two looks at the jobs.
 
     Returns
     -------

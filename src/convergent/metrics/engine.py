@@ -29,6 +29,15 @@ def check_metrics(metrics: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(metrics))
 
 
+def check_pairs(pairs: str, n_x: int, n_y: int, names: tuple[str, str]) -> None:
+    """``pairs`` is known, and ``"diagonal"`` has as many layers on both sides."""
+    if pairs not in ("all", "diagonal"):
+        raise InputError(f"pairs must be 'all' or 'diagonal', got {pairs!r}")
+    if pairs == "diagonal" and n_x != n_y:
+        raise InputError(f"pairs='diagonal' needs equal layer counts, but {names[0]} has "
+                         f"{n_x} layers and {names[1]} has {n_y}")
+
+
 def compare(x: Layer, y: Layer, metric: str, pair: PairMoments | None = None) -> AlignmentResult:
     """Score prepared layers x and y with one metric (both must share their folds)."""
     pair = pair or PairMoments(x, y)
@@ -199,12 +208,8 @@ def grid(layers_x: Mapping[str, Any] | Sequence[Any], layers_y: Mapping[str, Any
     """
     metrics = check_metrics(metrics)
     check_settings(folds, corr)
-    if pairs not in ("all", "diagonal"):
-        raise InputError(f"pairs must be 'all' or 'diagonal', got {pairs!r}")
     side_x, side_y = _named_layers(layers_x, names[0]), _named_layers(layers_y, names[1])
-    if pairs == "diagonal" and len(side_x) != len(side_y):
-        raise InputError(f"pairs='diagonal' needs equal layer counts, but {names[0]} has "
-                         f"{len(side_x)} layers and {names[1]} has {len(side_y)}")
+    check_pairs(pairs, len(side_x), len(side_y), names)
     for qualified, array in {**side_x, **side_y}.items():
         if len(array.shape) != 2:
             check_activations(array, qualified, folds)
