@@ -99,19 +99,15 @@ def test_measurement_by_hand_on_a_tiny_network():
 def test_the_theory_explains_the_default_deep_network():
     """The paper's default: 20 × 500 leaky-ReLU MLP, Xavier gain 1, full-batch SGD lr 0.01 for
     3000 epochs on the two 1-D points, hidden layer 10 (about 30 s here)."""
-    from convergent.theory.experiment import (
-        default_points,
-        fit_trajectory,
-        hidden_layer,
-        mlp,
-        train_two_points,
-    )
+    from convergent.theory.experiment import default_points, fit_trajectory, train_two_points
+    from convergent.theory.networks import build_network
 
     torch.set_num_threads(2)
     points = default_points()
-    model = mlp(depth=20, width=500, gain=1.0, seed=0)
-    trajectory = train_two_points(model, hidden_layer(model, 10), points, lr=0.01, epochs=3000)
+    model, layer = build_network({"kind": "mlp", "depth": 20, "width": 500,
+                                  "activation": "leaky_relu", "gain": 1.0, "layer": 10}, seed=0)
+    trajectory = train_two_points(model, layer, points, lr=0.01, epochs=3000, record_every=10)
     assert trajectory.y.iloc[-1] == pytest.approx(points.dy2, rel=1e-3)  # it learned the pair
-    fit = fit_trajectory(trajectory.iloc[::10].reset_index(drop=True), points)
+    fit, _ = fit_trajectory(trajectory, points.dx2, points.dy2)
     assert fit["r2_h"] >= 0.95 and fit["r2_y"] >= 0.95 and fit["r2_w"] >= 0.7, fit
     assert fit["r2_loss"] >= 0.95, fit

@@ -99,3 +99,31 @@ def test_a_schema_error_names_the_key(tmp_path, override, key):
     assert done.returncode != 0
     assert done.stderr.strip().count("\n") == 0, done.stderr  # one line
     assert "config error at" in done.stderr and key in done.stderr
+
+
+def test_the_theory_runs_as_its_own_target_and_reruns_only_what_changed(tmp_path):
+    """`snakemake theory` on config/test.yaml (theory not in `all` there): one job per run, the
+    tables, the checked summary and every theory figure; a theory setting reruns only theory
+    runs, and `all` never asks for them."""
+    work = workspace(tmp_path)
+    plan = job_counts(snakemake(work, "-n", "theory").stdout)
+    # architectures 2 + sweep 2 + final-distance base and 2 grid points + digits 1
+    assert plan["theory_run"] == 8 and plan["theory_collect"] == 1, plan
+    assert {"train", "align", "aggregate"}.isdisjoint(plan), plan
+    snakemake(work, "theory")
+    out = work / "results" / "theory"
+    trajectories = pd.read_parquet(out / "trajectories.parquet")
+    assert {"architecture", "seed", "gain", "epoch", "h", "y", "w", "loss"} <= set(
+        trajectories.columns)
+    assert len(pd.read_csv(out / "final_distance.csv")) == 2
+    assert "| required result |" in (out / "summary.md").read_text()
+    figures = {p.name for p in (out / "figures").iterdir()}
+    assert figures == {f"theory_{f}.{ext}" for f in ("trajectories", "loss", "sweep",
+                                                      "final_distance", "digits")
+                       for ext in ("png", "svg")}
+    assert "Nothing to be done" in (lambda d: d.stdout + d.stderr)(snakemake(work, "-n", "theory"))
+    changed = edited_config(work, "sweep.yaml", theory={"sweep": {"gains": [1.0, 1.5]}})
+    counts = job_counts(snakemake(work, "-n", "theory", config=changed).stdout)
+    assert counts["theory_run"] == 1 and counts["theory_collect"] == 1, counts  # only gain 1.5
+    assert "theory_run" not in job_counts(snakemake(work, "-n", config="test.yaml").stdout)
+    assert "theory_run" in job_counts(snakemake(work, "-n", config="config.yaml").stdout)

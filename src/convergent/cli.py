@@ -167,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "shown at the end")
     p.set_defaults(run=_run_summary)
 
+    _add_theory_parser(sub)
+
     p = sub.add_parser("install-profile", help="install the project's SLURM profile as a "
                        "named Snakemake profile, so that `snakemake --profile slurm` finds it")
     p.add_argument("--name", default="slurm", help="profile name (default slurm)")
@@ -182,6 +184,56 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=_run_demo)
     return parser
+
+
+def _add_theory_parser(sub) -> None:
+    from .theory_plan import THEORY_FIGURE_NEEDS
+
+    theory = sub.add_parser("theory", help="the two-point effective theory: run an "
+                            "experiment, collect the runs, draw a figure")
+    verbs = theory.add_subparsers(dest="theory_command", required=True, parser_class=_Parser)
+    p = verbs.add_parser("run", help="train one run, fit the theory, write its trajectory")
+    p.add_argument("--spec", type=_json, required=True,
+                   help="JSON: one run of convergent.theory_plan.theory_runs")
+    p.add_argument("--trajectory", type=Path, required=True, metavar="FILE.parquet")
+    p.add_argument("--fit", type=Path, required=True, metavar="FILE.csv")
+    p.add_argument("--threads", type=int, default=None)
+    p.set_defaults(run=_run_theory_run)
+    p = verbs.add_parser("collect", help="the theory tables and the checked summary")
+    p.add_argument("--trajectories", type=Path, nargs="+", required=True)
+    p.add_argument("--fits", type=Path, nargs="+", required=True)
+    p.add_argument("--out-dir", type=Path, required=True)
+    p.add_argument("--default", default="default",
+                   help="the variant the required fit quality is checked on")
+    p.set_defaults(run=_run_theory_collect)
+    p = verbs.add_parser("figure", help="draw one theory figure from the theory tables")
+    p.add_argument("name", choices=list(THEORY_FIGURE_NEEDS))
+    p.add_argument("--tables", type=Path, required=True, metavar="DIR")
+    p.add_argument("--out", type=Path, nargs="+", required=True, metavar="FILE.png|svg")
+    p.set_defaults(run=_run_theory_figure)
+
+
+def _run_theory_run(args) -> int:
+    from .theory.results import write_run
+
+    _device("cpu", args.threads)
+    fit = write_run(args.spec, args.trajectory, args.fit)
+    print(json.dumps({k: v for k, v in fit.items() if k.startswith(("eta", "r2"))}))
+    return 0
+
+
+def _run_theory_collect(args) -> int:
+    from .theory.results import collect
+
+    collect(args.trajectories, args.fits, args.out_dir, default=args.default)
+    return 0
+
+
+def _run_theory_figure(args) -> int:
+    from .figures.theory import draw_theory
+
+    draw_theory(args.name, args.tables, args.out)
+    return 0
 
 
 def _run_score(args) -> int:

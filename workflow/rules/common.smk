@@ -55,6 +55,9 @@ PATHS = {
     "table": f"{RESULTS}/tables/{{table}}.{{ext}}",
     "figure": f"{RESULTS}/figures/{{figure}}.{{ext}}",
     "summary": f"{RESULTS}/summary.md",
+    "theory_run": f"{RESULTS}/theory/runs/{{experiment}}/{{run}}/seed{{seed}}.parquet",
+    "theory_fit": f"{RESULTS}/theory/runs/{{experiment}}/{{run}}/seed{{seed}}.fit.csv",
+    "theory": f"{RESULTS}/theory",
 }
 LOG = {
     "train": f"{LOGS}/train/{NET}.log",
@@ -63,6 +66,9 @@ LOG = {
     "aggregate": f"{LOGS}/aggregate.log",
     "figure": f"{LOGS}/figures/{{figure}}.log",
     "summary": f"{LOGS}/summary.log",
+    "theory_run": f"{LOGS}/theory/{{experiment}}/{{run}}/seed{{seed}}.log",
+    "theory_collect": f"{LOGS}/theory/collect.log",
+    "theory_figure": f"{LOGS}/theory/{{figure}}.log",
 }
 
 
@@ -81,6 +87,8 @@ wildcard_constraints:
     stimset=_alternatives([ID, *OOD]),
     analysis="seeds|cross|training|ood|rotation",
     corr="pearson|spearman",
+    experiment="architectures|sweep|final_distance|digits",
+    run=r"[A-Za-z0-9_.\-]+",
 
 
 # ---- job tables -----------------------------------------------------------------------------
@@ -175,6 +183,44 @@ def figure_paths(name):
     return [PATHS["figure"].format(figure=name, ext=ext) for ext in ("png", "svg")]
 
 
+# ---- the two-point theory: one job per run, from convergent.theory_plan -------------------
+def _theory_plan():
+    from convergent.theory_plan import theory_figures, theory_runs
+
+    theory = config["theory"]
+    try:
+        runs = theory_runs(theory)
+    except ValueError as err:
+        sys.exit(f"config error at {err}")
+    return {(r["experiment"], r["run"], str(r["seed"])): r for r in runs}, theory_figures(theory)
+
+
+THEORY_RUNS, THEORY_FIGURES = _theory_plan()
+THEORY_TABLES = [f"{PATHS['theory']}/{name}" for name in
+                 ("trajectories.parquet", "fits.csv", "final_distance.csv", "sweep.csv")]
+
+
+def theory_run_paths(kind):
+    return [PATHS[f"theory_{kind}"].format(experiment=e, run=r, seed=s)
+            for e, r, s in THEORY_RUNS]
+
+
+def theory_spec(wildcards):
+    return as_json(THEORY_RUNS[(wildcards.experiment, wildcards.run, wildcards.seed)])
+
+
+def theory_figure_paths(name):
+    return [f"{PATHS['theory']}/figures/{name}.{ext}" for ext in ("png", "svg")]
+
+
+def theory_targets():
+    if not THEORY_RUNS:
+        return []
+    return (THEORY_TABLES + [f"{PATHS['theory']}/summary.md"]
+            + [path for name in THEORY_FIGURES for path in theory_figure_paths(name)])
+
+
 def all_targets():
+    theory = theory_targets() if config["theory"]["enabled"] else []
     return (table_paths("parquet") + table_paths("csv") + [PATHS["summary"]]
-            + [path for name in FIGURES for path in figure_paths(name)])
+            + [path for name in FIGURES for path in figure_paths(name)] + theory)

@@ -1,72 +1,115 @@
-"""Training a network on two points and recording (h, y, w, loss) every epoch (theory.md,
-"Experiments"): the default deep MLP and its variants, full-batch SGD on ½ MSE."""
+"""Training networks while recording (h, y, w, loss) every epoch (theory.md, "Experiments").
+
+Two settings:
+
+- the two-point experiments: a network trained by full-batch SGD on ½ MSE over the two points
+  alone (the default, its variants, the initial-scale sweep, the final-distance grid);
+- the real-data experiment: an MLP trained by mini-batch SGD on a whole digit data set, following
+  one image of digit 0 and one of digit 1 (one-hot targets, so dy2 = 2).
+
+Measurement happens in eval mode (dropout off) after every epoch; training steps in train mode.
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
+from ..errors import InputError
 from .measure import TwoPoint, measure
-
-ACTIVATIONS = {"leaky_relu": nn.LeakyReLU, "relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU,
-               "silu": nn.SiLU, "linear": nn.Identity}
+from .networks import build_network, input_size
 
 
-def default_points(dx: float = 1.0, dy: float = 0.5 ** 0.5) -> TwoPoint:
-    """The paper's pair: 1-D inputs −1 and −1 + dx, targets 0.6 and 0.6 + dy."""
-    as_tensor = torch.tensor
-    return TwoPoint(as_tensor([-1.0]), as_tensor([-1.0 + dx]), as_tensor([0.6]),
-                    as_tensor([0.6 + dy]))
+def default_points(dx: float = 1.0, dy: float = 0.5 ** 0.5, length: int = 1) -> TwoPoint:
+    """The paper's pair: inputs −1 and −1 + dx, targets 0.6 and 0.6 + dy.
+
+    With ``length`` > 1 (the 1-D CNN's signals) each input is its value spread evenly over
+    ``length`` samples and scaled by 1/√length, so that dx2 = dx² still holds.
+    """
+    spread = torch.full((length,), 1.0 / length ** 0.5)
+    return TwoPoint(-1.0 * spread, (-1.0 + float(dx)) * spread, torch.tensor([0.6]),
+                    torch.tensor([0.6 + float(dy)]))
 
 
-def mlp(depth: int = 20, width: int = 500, activation: str = "leaky_relu", gain: float = 1.0,
-        d_in: int = 1, d_out: int = 1, seed: int = 0) -> nn.Sequential:
-    """``depth`` hidden layers of ``width`` units, Xavier-normal weights with ``gain``, zero
-    biases. Hidden layer k (1-based) is ``model[2 * k - 1]`` (the activation's output)."""
-    torch.manual_seed(seed)
-    sizes = [d_in] + [width] * depth
-    layers: list[nn.Module] = []
-    for a, b in zip(sizes[:-1], sizes[1:], strict=True):
-        layers += [nn.Linear(a, b), ACTIVATIONS[activation]()]
-    layers.append(nn.Linear(width, d_out))
-    for module in layers:
-        if isinstance(module, nn.Linear):
-            nn.init.xavier_normal_(module.weight, gain=gain)
-            nn.init.zeros_(module.bias)
-    return nn.Sequential(*layers)
+def half_mse(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """½ squared error summed over output units, averaged over the batch."""
+    return 0.5 * ((outputs - targets) ** 2).sum(dim=1).mean()
 
 
-def hidden_layer(model: nn.Sequential, k: int) -> nn.Module:
-    return model[2 * k - 1]
+def _record(model: nn.Module, layer: nn.Module, points: TwoPoint, epoch: int) -> dict:
+    model.eval()
+    row = {"epoch": epoch, **measure(model, layer, points)}
+    model.train()
+    return row
 
 
 def train_two_points(model: nn.Module, layer: nn.Module, points: TwoPoint, lr: float,
-                     epochs: int) -> pd.DataFrame:
-    """Full-batch SGD on the two points; one row per epoch 0 … epochs with h, y, w, loss and
-    the mean-output gap."""
+                     epochs: int, record_every: int = 1) -> pd.DataFrame:
+    """Full-batch SGD on the two points; one row (epoch, h, y, w, loss, mean_gap) per
+    ``record_every`` epochs from 0 to ``epochs`` (the last epoch always included)."""
     inputs = torch.stack([points.x_a, points.x_b])
     targets = torch.stack([points.target_a, points.target_b])
     optimiser = torch.optim.SGD(model.parameters(), lr=lr)
-    rows = [{"epoch": 0, **measure(model, layer, points)}]
+    rows = [_record(model, layer, points, 0)]
     for epoch in range(1, epochs + 1):
         optimiser.zero_grad()
-        loss = 0.5 * ((model(inputs) - targets) ** 2).sum(dim=1).mean()
-        loss.backward()
+        half_mse(model(inputs), targets).backward()
         optimiser.step()
-        rows.append({"epoch": epoch, **measure(model, layer, points)})
+        if epoch % record_every == 0 or epoch == epochs:
+            rows.append(_record(model, layer, points, epoch))
     return pd.DataFrame(rows)
 
 
-def fit_trajectory(trajectory: pd.DataFrame, points: TwoPoint):
-    """The rates and R² of the theory fitted to a recorded trajectory."""
+def tangent_kernel_scale(model: nn.Module, points: TwoPoint) -> float:
+    """Mean over the two inputs of ‖∂f(x)/∂θ‖² (the diagonal of the neural tangent kernel,
+    summed over outputs): how far one SGD step moves the outputs per unit learning rate."""
+    total = 0.0
+    for x in (points.x_a, points.x_b):
+        model.zero_grad()
+        model(x[None]).sum().backward()
+        total += sum(float((p.grad ** 2).sum()) for p in model.parameters())
+    model.zero_grad()
+    return total / 2
+
+
+def two_point_run(spec: dict) -> pd.DataFrame:
+    """One two-point run from a run spec (see ``convergent.theory_plan``): builds the variant
+    from its seed, scales the learning rate when asked, trains, and returns the trajectory."""
+    variant = spec["variant"]
+    length = input_size(variant)
+    points = default_points(spec["dx"], spec["dy"], length=length)
+    model, layer = build_network(variant, spec["seed"], d_in=length)
+    lr = spec["lr"]
+    if spec.get("lr_scale") == "ntk":
+        # keep the outputs' step per epoch that of the reference gain, so that only the initial
+        # scale differs along the sweep (a fixed rate diverges for deep nets above gain ~1.5)
+        reference, _ = build_network({**variant, "gain": spec["reference_gain"]}, spec["seed"],
+                                     d_in=length)
+        lr *= tangent_kernel_scale(reference, points) / tangent_kernel_scale(model, points)
+    trajectory = train_two_points(model, layer, points, lr, spec["epochs"],
+                                  spec["record_every"])
+    trajectory.attrs.update(dx2=points.dx2, dy2=points.dy2, lr=lr)
+    return trajectory
+
+
+def fit_trajectory(trajectory: pd.DataFrame, dx2: float, dy2: float) -> tuple[dict, pd.DataFrame]:
+    """The rates and R² of the theory fitted to a recorded trajectory, and the theory's
+    h, y, w and loss at the recorded epochs (columns ``*_theory``)."""
     from .fit import fit_loss_rate, fit_rates
+    from .ode import loss
 
+    if not np.isfinite(trajectory[["h", "y", "w", "loss"]].to_numpy()).all():
+        raise InputError("theory: the measured trajectory is not finite (training diverged); "
+                         "lower the learning rate or the gain")
     t = trajectory.epoch.to_numpy(float)
-    rates = fit_rates(t, trajectory.h, trajectory.y, trajectory.w, points.dx2, points.dy2)
-    eta_ybar, r2_loss = fit_loss_rate(t, trajectory["loss"].to_numpy(), trajectory.y.to_numpy(),
-                                      trajectory.w.to_numpy(), points.dy2,
-                                      float(trajectory.mean_gap.iloc[0]))
-    return {"eta_h": rates.eta_h, "eta_y": rates.eta_y, "eta_ybar": eta_ybar,
-            **{f"r2_{q}": v for q, v in rates.r2.items()}, "r2_loss": r2_loss}
-
+    y, w = trajectory.y.to_numpy(), trajectory.w.to_numpy()
+    rates = fit_rates(t, trajectory.h, y, w, dx2, dy2)
+    mean_gap0 = float(trajectory.mean_gap.iloc[0])
+    eta_ybar, r2_loss = fit_loss_rate(t, trajectory["loss"].to_numpy(), y, w, dy2, mean_gap0)
+    theory = pd.DataFrame(rates.predicted, columns=["h_theory", "y_theory", "w_theory"])
+    theory["loss_theory"] = loss(t, y, w, dy2, mean_gap0, eta_ybar)
+    fit = {"eta_h": rates.eta_h, "eta_y": rates.eta_y, "eta_ybar": eta_ybar,
+           **{f"r2_{q}": v for q, v in rates.r2.items()}, "r2_loss": r2_loss}
+    return fit, theory

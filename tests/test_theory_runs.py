@@ -1,0 +1,259 @@
+"""The theory's experiments: networks of every variant, the run plan, runs, tables, checks and
+figures, and the CLI verbs the workflow calls."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from convergent.errors import InputError
+from convergent.theory import solve
+from convergent.theory.digits import followed_pair, load_digit_images
+from convergent.theory.experiment import default_points, fit_trajectory, two_point_run
+from convergent.theory.measure import measure
+from convergent.theory.networks import build_network, input_size
+from convergent.theory.results import checks, collect, final_distances, run_one, sweep_movement
+from convergent.theory_plan import theory_figures, theory_runs
+
+from smk import ROOT
+
+SCHEMA = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+THEORY = SCHEMA["properties"]["theory"]["properties"]
+VARIANTS = THEORY["variants"]["default"]
+
+
+def theory_config(**overrides) -> dict:
+    """The theory section with every schema default filled, as the workflow sees it."""
+    from snakemake.utils import validate
+
+    config = {"theory": overrides}
+    validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"), set_default=True)
+    return config["theory"]
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_every_variant_builds_and_exposes_its_hidden_layer(name):
+    spec = {**VARIANTS[name], "width": 12} if "width" in VARIANTS[name] else VARIANTS[name]
+    model, layer = build_network(spec, seed=0, d_in=input_size(spec))
+    seen = {}
+    layer.register_forward_hook(lambda _m, _i, out: seen.__setitem__("h", out))
+    points = default_points(length=input_size(spec))
+    out = model(torch.stack([points.x_a, points.x_b]))
+    assert out.shape == (2, 1)
+    units = spec["channels"] * spec["length"] if spec["kind"] == "cnn" else spec["width"]
+    assert seen["h"].flatten(1).shape == (2, units)
+    # Xavier-normal with the variant's gain, zero biases
+    biases = [p for n, p in model.named_parameters() if n.endswith("bias")]
+    assert all(float(b.detach().abs().max()) == 0.0 for b in biases)
+
+
+def test_same_seed_same_network_and_the_cnn_points_keep_dx2():
+    spec = {**VARIANTS["default"], "width": 16}
+    a, _ = build_network(spec, seed=3)
+    b, _ = build_network(spec, seed=3)
+    c, _ = build_network(spec, seed=4)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+    assert not torch.equal(a[0].weight, c[0].weight)
+    points = default_points(dx=1.5, dy=0.5, length=16)
+    assert points.dx2 == pytest.approx(2.25) and points.dy2 == pytest.approx(0.25)
+
+
+def test_a_layer_beyond_the_network_and_an_unknown_kind_are_clear_errors():
+    with pytest.raises(InputError, match="layer 30"):
+        build_network({**VARIANTS["default"], "width": 4, "layer": 30}, seed=0)
+    with pytest.raises(InputError, match="unknown network kind"):
+        build_network({**VARIANTS["default"], "kind": "transformer"}, seed=0)
+
+
+def test_dropout_is_off_while_measuring():
+    spec = {**VARIANTS["dropout"], "width": 32, "dropout": 0.5}
+    model, layer = build_network(spec, seed=0)
+    model.eval()
+    first, second = measure(model, layer, default_points()), measure(model, layer,
+                                                                      default_points())
+    assert first == second
+    run = two_point_run(_spec("dropout", spec, epochs=5))
+    assert run.h.notna().all() and len(run) == 6
+
+
+def _spec(name, variant, epochs=60, **extra):
+    variant = dict(variant)
+    return {"experiment": "architectures", "run": name, "seed": 0, "architecture": name,
+            "variant": variant, "lr": variant.pop("lr"), "epochs": epochs, "record_every": 1,
+            "dx": 1.0, "dy": 0.5 ** 0.5, "fit": True, **extra}
+
+
+def test_the_tangent_kernel_scaling_keeps_a_large_gain_run_finite():
+    """A fixed learning rate diverges for a deep net at gain 2; the sweep's scaling does not."""
+    variant = {**VARIANTS["default"], "width": 32, "gain": 2.0}
+    fixed = two_point_run(_spec("default", variant, epochs=200))
+    assert not np.isfinite(fixed[["h", "y", "w"]].to_numpy()).all()
+    with pytest.raises(InputError, match="not finite"):
+        fit_trajectory(fixed, 1.0, 0.5)
+    scaled = two_point_run(_spec("default", variant, epochs=200, lr_scale="ntk",
+                                 reference_gain=1.0))
+    assert np.isfinite(scaled[["h", "y", "w"]].to_numpy()).all()
+    assert scaled.attrs["lr"] < 0.01 * 1e-3  # the kernel is orders of magnitude larger
+
+
+def test_the_run_plan_of_the_schema_defaults():
+    theory = theory_config()
+    runs = theory_runs(theory)
+    count = pd.Series([r["experiment"] for r in runs]).value_counts().to_dict()
+    assert count == {"architectures": 11 * 3, "sweep": 7 * 3, "final_distance": 1 + 25,
+                     "digits": 1}
+    keys = [(r["experiment"], r["run"], r["seed"]) for r in runs]
+    assert len(set(keys)) == len(keys)
+    assert {r["run"] for r in runs if r["experiment"] == "sweep"} >= {"gain0.9", "gain2"}
+    default = next(r for r in runs if r["run"] == "default")
+    assert default["variant"]["width"] == 500 and default["lr"] == 0.01
+    assert theory_figures(theory) == ["theory_trajectories", "theory_loss", "theory_sweep",
+                                      "theory_final_distance", "theory_digits"]
+
+
+def test_the_plan_caps_widths_and_names_bad_variants():
+    runs = theory_runs(theory_config(max_width=100, experiments=["architectures"]))
+    widths = {r["run"]: r["variant"].get("width") for r in runs}
+    assert widths["default"] == 100 and widths["narrow"] == 50 and widths["cnn"] is None
+    with pytest.raises(ValueError, match="theory.architectures: no variant named wide"):
+        theory_runs(theory_config(architectures=["wide"]))
+    bad = {**VARIANTS, "deep": {**VARIANTS["default"], "depth": 3, "layer": 5}}
+    with pytest.raises(ValueError, match="theory.variants.deep.layer"):
+        theory_runs(theory_config(variants=bad, architectures=["deep"]))
+
+
+def _ode_trajectory(run, dx, dy, eta_h=0.01, eta_y=0.2, epochs=4000):
+    """A trajectory that follows the ODE exactly, labelled like a grid run."""
+    t = np.linspace(0, epochs, 200)
+    h, y, w = solve((1e-3, 1e-5, 0.0), eta_h, eta_y, dx ** 2, dy ** 2, t).T
+    return pd.DataFrame({"experiment": "final_distance", "run": run, "architecture": "default",
+                         "seed": 0, "gain": 1.0, "dx": dx, "dy": dy, "dx2": dx ** 2,
+                         "dy2": dy ** 2, "epoch": t, "h": h, "y": y, "w": w, "loss": 0.0})
+
+
+def test_final_distances_agree_on_trajectories_that_follow_the_ode():
+    grid = [(dx, dy) for dx in (0.5, 1.0, 1.5) for dy in (0.25, 0.5, 1.0)]
+    trajectories = pd.concat([_ode_trajectory(f"dx{dx}_dy{dy}", dx, dy) for dx, dy in grid])
+    fits = pd.DataFrame([{"experiment": "final_distance", "run": "base", "eta_h": 0.01,
+                          "eta_y": 0.2}])
+    table = final_distances(trajectories, fits)
+    assert len(table) == 9
+    np.testing.assert_allclose(table.measured, table.predicted, rtol=1e-3)
+    # and a wrong ratio is visible: the formula is not fitted to the grid
+    wrong = final_distances(trajectories, fits.assign(eta_h=0.05))
+    assert not np.allclose(wrong.measured, wrong.predicted, rtol=0.05)
+
+
+def test_sweep_movement_and_the_checks():
+    rows = []
+    for gain, h_end in ((0.9, 50.0), (2.0, 1.05)):
+        rows += [{"experiment": "sweep", "gain": gain, "seed": 0, "epoch": e, "h": h,
+                  "loss": 0.0} for e, h in ((0, 1.0), (10, h_end))]
+    sweep = sweep_movement(pd.DataFrame(rows))
+    np.testing.assert_allclose(sweep.relative_movement, [49.0, 0.05])
+    fits = pd.DataFrame([{"experiment": "architectures", "architecture": "default",
+                          "r2_h": 0.99, "r2_y": 0.97, "r2_w": 0.6}])
+    grid = pd.DataFrame({"measured": [1.0, 2.0, 3.0], "predicted": [1.1, 2.0, 2.9]})
+    verdicts = {c["check"].split(":")[0] + c["check"][-12:]: c["verdict"]
+                for c in checks({"fits": fits, "final_distance": grid, "sweep": sweep})}
+    assert list(verdicts.values()) == ["pass", "pass", "FAIL", "pass", "pass"]
+    empty = checks({"fits": fits.iloc[:0], "final_distance": grid.iloc[:0],
+                    "sweep": sweep.iloc[:0]})
+    assert {c["verdict"] for c in empty} == {"n/a"}
+
+
+def test_the_digit_pair_is_one_zero_and_one_one_per_seed():
+    images, labels = load_digit_images("digits", None)
+    assert images.shape == (1797, 64) and float(images.max()) <= 1.0
+    a, b = followed_pair(labels, (0, 1), seed=0)
+    assert (int(labels[a]), int(labels[b])) == (0, 1)
+    assert followed_pair(labels, (0, 1), seed=0) == (a, b) != followed_pair(labels, (0, 1), 1)
+    with pytest.raises(InputError, match="no MNIST"):
+        load_digit_images("mnist", "/nonexistent")
+
+
+@pytest.fixture(scope="module")
+def tiny_theory(tmp_path_factory):
+    """Every experiment at a tiny size, run through run_one and collected."""
+    theory = theory_config(seeds=[0], epochs=120, record_every=2, max_width=24,
+                           architectures=["default", "cnn"],
+                           sweep={"gains": [1.0, 2.0]},
+                           final_distance={"dx": [0.5, 1.5], "dy": [0.25, 1.0]},
+                           digits={"epochs": 3, "width": 16, "record_every": 1})
+    out = tmp_path_factory.mktemp("theory")
+    paths = []
+    for k, spec in enumerate(theory_runs(theory)):
+        table, fit = run_one(spec)
+        table.to_parquet(out / f"run{k}.parquet")
+        pd.DataFrame([fit]).to_csv(out / f"run{k}.csv", index=False)
+        paths.append((out / f"run{k}.parquet", out / f"run{k}.csv"))
+    tables = collect([p for p, _ in paths], [f for _, f in paths], out / "tables")
+    return out / "tables", tables
+
+
+def test_collect_writes_every_table(tiny_theory):
+    folder, tables = tiny_theory
+    trajectories = pd.read_parquet(folder / "trajectories.parquet")
+    for column in ("architecture", "seed", "gain", "epoch", "h", "y", "w", "loss",
+                   "h_theory", "loss_theory"):
+        assert column in trajectories
+    assert set(trajectories.experiment) == {"architectures", "sweep", "final_distance",
+                                            "digits"}
+    fits = pd.read_csv(folder / "fits.csv")
+    for column in ("architecture", "gain", "eta_h", "eta_y", "eta_ybar", "r2_h", "r2_y",
+                   "r2_w", "r2_loss"):
+        assert column in fits
+    # grid runs are not fitted; everything else is
+    assert len(fits) == 2 + 2 + 1 + 1
+    assert (fits.eta_h > 0).all() and (fits.eta_y > 0).all()
+    distance = pd.read_csv(folder / "final_distance.csv")
+    assert list(distance.columns[:4]) == ["dx", "dy", "measured", "predicted"]
+    assert len(distance) == 4 and (distance.predicted > 0).all()
+    summary = (folder / "summary.md").read_text()
+    assert "final distance: R²" in summary and "| architectures | cnn |" in summary
+    # the theory columns are the ODE solved with the fitted rates
+    run = trajectories[(trajectories.run == "default")]
+    fit = fits[fits.run == "default"].iloc[0]
+    again = solve(run[["h", "y", "w"]].iloc[0], fit.eta_h, fit.eta_y, run.dx2.iloc[0],
+                  run.dy2.iloc[0], run.epoch)
+    np.testing.assert_allclose(run[["h_theory", "y_theory", "w_theory"]], again, rtol=1e-5,
+                               atol=1e-9)
+
+
+@pytest.mark.parametrize("name,panels", [("theory_trajectories", 6), ("theory_loss", 2),
+                                         ("theory_sweep", 2), ("theory_final_distance", 1),
+                                         ("theory_digits", 4)])
+def test_every_theory_figure_is_drawn(tiny_theory, tmp_path, name, panels):
+    from convergent.figures.theory import THEORY_FIGURES, load_theory_tables
+
+    out = [tmp_path / f"{name}.png", tmp_path / f"{name}.svg"]
+    axes = THEORY_FIGURES[name](load_theory_tables(tiny_theory[0]), out)
+    assert len(axes) == panels and all(ax.has_data() for ax in axes)
+    assert all(p.stat().st_size > 5000 for p in out)
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "convergent", "theory", *args],
+                          capture_output=True, text=True)
+
+
+def test_the_cli_runs_one_spec_and_rejects_a_bad_one(tmp_path):
+    spec = _spec("shallow", {**VARIANTS["shallow"], "width": 16}, epochs=30)
+    import json
+
+    done = _cli("run", "--spec", json.dumps(spec), "--trajectory", str(tmp_path / "t.parquet"),
+                "--fit", str(tmp_path / "f.csv"))
+    assert done.returncode == 0, done.stderr
+    assert len(pd.read_parquet(tmp_path / "t.parquet")) == 31
+    assert set(json.loads(done.stdout)) >= {"eta_h", "eta_y", "r2_h"}
+    bad = _cli("run", "--spec", "{}", "--trajectory", str(tmp_path / "x.parquet"),
+               "--fit", str(tmp_path / "x.csv"))
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    assert "missing" in bad.stderr and not (tmp_path / "x.parquet").exists()
+    missing = _cli("figure", "theory_sweep", "--tables", str(tmp_path / "none"), "--out",
+                   str(tmp_path / "s.png"))
+    assert missing.returncode == 2 and "no such table" in missing.stderr

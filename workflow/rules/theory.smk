@@ -1,0 +1,71 @@
+# The two-point effective theory (shared/spec/theory.md): one job per run (a network trained and
+# fitted), one collecting job, one job per figure. `snakemake theory` builds only these.
+
+
+rule theory_run:
+    """Train one run of a theory experiment, record (h, y, w, loss), fit the rates."""
+    output:
+        trajectory=PATHS["theory_run"],
+        fit=PATHS["theory_fit"],
+    log:
+        LOG["theory_run"],
+    params:
+        spec=theory_spec,
+    threads: config["theory"]["threads"]
+    conda:
+        "../envs/convergent.yaml"
+    shell:
+        "convergent theory run --spec {params.spec:q} --trajectory {output.trajectory:q}"
+        " --fit {output.fit:q} --threads {threads} > {log:q} 2>&1"
+
+
+rule theory_collect:
+    """The theory tables and the required results, checked."""
+    localrule: True
+    input:
+        trajectories=theory_run_paths("run"),
+        fits=theory_run_paths("fit"),
+    output:
+        THEORY_TABLES,
+        report(f"{PATHS['theory']}/summary.md", caption="../report/theory_summary.rst",
+               category="Theory"),
+    log:
+        LOG["theory_collect"],
+    params:
+        out_dir=PATHS["theory"],
+    conda:
+        "../envs/convergent.yaml"
+    shell:
+        "convergent theory collect --trajectories {input.trajectories:q}"
+        " --fits {input.fits:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"
+
+
+for _figure in THEORY_FIGURES:
+
+    rule:
+        name:
+            f"figure_{_figure}"
+        localrule: True
+        input:
+            THEORY_TABLES,
+        output:
+            report(theory_figure_paths(_figure)[0], caption=f"../report/{_figure}.rst",
+                   category="Theory"),
+            theory_figure_paths(_figure)[1],
+        log:
+            LOG["theory_figure"].format(figure=_figure),
+        params:
+            name=_figure,
+            tables=PATHS["theory"],
+        conda:
+            "../envs/convergent.yaml"
+        shell:
+            "convergent theory figure {params.name} --tables {params.tables:q}"
+            " --out {output:q} > {log:q} 2>&1"
+
+
+rule theory:
+    """Target: every theory table, the checked summary and the theory figures."""
+    localrule: True
+    input:
+        theory_targets(),
