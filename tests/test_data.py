@@ -6,6 +6,13 @@ import torch
 from PIL import Image
 
 from convergent.data import build_stimset, load_images
+from convergent.data.images import (
+    ImageFolderStream,
+    InMemoryImages,
+    SeededViews,
+    image_dataset,
+    iterate_batches,
+)
 from convergent.errors import InputError
 
 DIGITS = {"name": "digits", "image_size": 16, "test_fraction": 0.3, "seed": 0}
@@ -59,3 +66,74 @@ def test_stimsets_cap_and_derive_from_the_test_split():
     assert len(ood) == 5 * 8 and ood.ids[0].startswith("contrast/1.0/digits/")
     with pytest.raises(InputError, match="unknown stimulus set 'fog'"):
         build_stimset(DIGITS, STIMULI, "fog")
+
+
+def image_folder_source(tmp_path):
+    make_image_folder(tmp_path / "train", per_class=4)
+    make_image_folder(tmp_path / "val", per_class=2)
+    return {"name": "imagefolder", "train": str(tmp_path / "train"),
+            "test": str(tmp_path / "val"), "image_size": 16}
+
+
+def test_the_image_folder_dataset_streams_the_in_memory_loaders_tensors(tmp_path):
+    from torchvision import transforms
+    from torchvision.datasets import ImageFolder
+
+    source = image_folder_source(tmp_path)
+    stream = image_dataset(source, "train")
+    assert isinstance(stream, ImageFolderStream) and len(stream) == 8
+    loaded = load_images(source, "train")
+    reference = ImageFolder(source["train"], transform=transforms.Compose(
+        [transforms.Resize(16), transforms.CenterCrop(16), transforms.ToTensor()]))
+    for i in range(len(stream)):
+        image, label = stream[i]
+        assert torch.equal(image, loaded.images[i]) and torch.equal(image, reference[i][0])
+        assert int(label) == loaded.labels[i] == reference[i][1]
+    assert stream.ids == loaded.ids and stream.classes == loaded.classes == ["cat", "dog"]
+    assert stream.source_image(0).shape == (3, 20, 24)  # the whole file, for augmentations
+    assert stream.source_image(0).dtype == torch.uint8
+    chosen = load_images(source, "train", index=[5, 1])
+    assert torch.equal(chosen.images, loaded.images[[5, 1]]) and chosen.ids == [
+        loaded.ids[5], loaded.ids[1]]
+
+
+def test_digits_stay_in_memory_behind_the_same_dataset_interface():
+    dataset = image_dataset(DIGITS, "test")
+    loaded = load_images(DIGITS, "test")
+    assert isinstance(dataset, InMemoryImages) and len(dataset) == len(loaded)
+    assert torch.equal(dataset[3][0], loaded.images[3]) and dataset.ids == loaded.ids
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_batches_come_in_the_given_order_with_or_without_workers(tmp_path, workers):
+    stream = image_dataset(image_folder_source(tmp_path), "train")
+    order = torch.tensor([6, 0, 3, 7, 1, 2, 5, 4])
+    batches = list(iterate_batches(stream, order, 3, num_workers=workers))
+    assert [len(y) for _, y in batches] == [3, 3, 2]
+    assert torch.equal(torch.cat([x for x, _ in batches]),
+                       torch.stack([stream[int(i)][0] for i in order]))
+    kept = list(iterate_batches(stream, order, 3, num_workers=workers, drop_last=True))
+    assert [len(y) for _, y in kept] == [3, 3]
+
+
+def test_seeded_views_do_not_depend_on_worker_processes(tmp_path):
+    from torchvision.transforms import v2
+
+    stream = image_dataset(image_folder_source(tmp_path), "train")
+    crop = v2.Compose([v2.RandomResizedCrop(12, antialias=True), v2.RandomHorizontalFlip(),
+                       v2.ToDtype(torch.float32, scale=True)])
+    views = SeededViews(stream, crop, seed=2, epoch=3, views=2)
+    order = torch.arange(8)
+    here = torch.cat([a for a, _, _ in iterate_batches(views, order, 4)])
+    there = torch.cat([a for a, _, _ in iterate_batches(views, order, 4, num_workers=2)])
+    assert torch.equal(here, there) and here.shape == (8, 3, 12, 12)
+    first, second, label = views[5]
+    assert not torch.equal(first, second) and int(label) == 1
+    assert not torch.equal(SeededViews(stream, crop, seed=2, epoch=4)[5][0], first)
+
+
+def test_an_image_folder_without_images_is_one_clear_error(tmp_path):
+    (tmp_path / "empty" / "cat").mkdir(parents=True)
+    with pytest.raises(InputError, match="data.test: .* holds no images"):
+        image_dataset({"name": "imagefolder", "test": str(tmp_path / "empty"),
+                       "image_size": 8}, "test")

@@ -74,7 +74,7 @@ def tables():
 
 PANELS = {"depth_profile": 2, "cross_grids": 6, "training": 2, "distribution_shift": 2,
           "ood_accuracy": 2, "rotation": 2, "depth_profile_spearman": 2,
-          "distribution_shift_spearman": 2}
+          "distribution_shift_spearman": 2, "beyond_cnns": 2}
 
 
 @pytest.mark.parametrize("name", list(FIGURES))
@@ -141,6 +141,10 @@ def test_the_plan_says_why_a_figure_is_left_out():
     analyses = ["seeds", "cross", "training", "ood", "rotation"]
     everything = left_out(analyses, {}, ["pearson", "spearman"], ["contrast"])
     assert set(everything) == {"beyond_cnns"}
+    for family in ({"arch": "vit_small"}, {"arch": "gptneox_tiny"},
+                   {"arch": "resnet50", "objective": "moco"}):
+        models = {"cnn": {"arch": "resnet18"}, "other": family}
+        assert left_out(analyses, {}, ["pearson", "spearman"], ["contrast"], models) == {}
     assert left_out(["ood", "seeds"], {}, ["pearson"], [])["ood_accuracy"] == (
         "stimuli.ood lists no OOD set")
 

@@ -1,4 +1,5 @@
-"""The 12 parametric OOD manipulations: shape, range, determinism, defining property."""
+"""The OOD sets: shape, range and determinism of all 17; the defining property of the 12
+parametric manipulations (the 5 stand-ins: test_ood_standins.py)."""
 
 import numpy as np
 import pytest

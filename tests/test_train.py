@@ -1,4 +1,5 @@
-"""Training per seed: checkpoints per epoch, accuracy log, resume after a kill."""
+"""Training per seed: checkpoints per epoch, accuracy log, resume after a kill, streamed image
+folders and ViTs."""
 
 import os
 import signal
@@ -7,9 +8,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pytest
 import torch
+from PIL import Image
 
+from convergent.errors import InputError
 from convergent.extract import extract
 from convergent.io import read_layers
 from convergent.train import train
@@ -89,3 +94,62 @@ def test_a_killed_training_process_resumes_from_its_last_checkpoint(tmp_path):
     assert all((out / "state" / f"epoch{e}.pt").stat().st_mtime_ns == t for e, t in kept.items())
     assert (out / "ckpt" / "epoch6.pt").exists()
     assert sorted(pd.read_csv(out / "acc.csv").epoch.unique()) == list(range(7))
+
+
+def make_folder(root: Path, per_class: int, seed: int, size=(36, 40)):
+    rng = np.random.default_rng(seed)
+    for c in ("a", "b", "c"):
+        (root / c).mkdir(parents=True)
+        for i in range(per_class):
+            pixels = rng.integers(0, 256, (*size, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(root / c / f"{c}{i}.png")
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train_images")
+    make_folder(root / "train", 6, 0)
+    make_folder(root / "val", 2, 1)
+    return {"name": "imagefolder", "train": str(root / "train"), "test": str(root / "val"),
+            "image_size": 32}
+
+
+VIT = {"arch": "vit_small", "width": 1.0, "small_input": True}
+STREAMED = {"epochs": 2, "batch_size": 8, "lr": 0.01, "momentum": 0.9, "weight_decay": 0.0,
+            "augment": True}
+
+
+def run_streamed(out: Path, data, settings, **kwargs):
+    checkpoints = [out / "ckpt" / f"epoch{e}.pt" for e in range(settings["epochs"] + 1)]
+    train(VIT, 0, data, settings, out / "state", checkpoints, out / "acc.csv", **kwargs)
+    return checkpoints
+
+
+def test_a_streamed_vit_run_resumes_with_other_workers_to_the_same_weights(tmp_path, folder):
+    """Augmented supervised training of the small ViT from an image folder: stopped after an
+    epoch with no worker processes, resumed with two, it ends where an uninterrupted run does.
+    """
+    torch.set_num_threads(1)
+    straight = run_streamed(tmp_path / "straight", folder, STREAMED)
+    run_streamed(tmp_path / "resumed", folder, STREAMED, stop_after=1)
+    first = (tmp_path / "resumed" / "state" / "epoch1.pt").stat().st_mtime_ns
+    resumed = run_streamed(tmp_path / "resumed", folder, {**STREAMED, "num_workers": 2})
+    assert (tmp_path / "resumed" / "state" / "epoch1.pt").stat().st_mtime_ns == first
+    assert same_weights(weights(straight[-1]), weights(resumed[-1]))
+    assert not same_weights(weights(straight[0]), weights(straight[-1]))  # it trained
+    unaugmented = run_streamed(tmp_path / "plain", folder, {**STREAMED, "augment": False})
+    assert not same_weights(weights(straight[-1]), weights(unaugmented[-1]))
+    log = pd.read_csv(tmp_path / "straight" / "acc.csv")
+    assert log.accuracy.between(0, 1).all() and len(log) == 6
+    stimuli = {"max_images": None, "ood_images": 2, "seed": 0}
+    accuracy = extract(straight[-1], folder, stimuli, ["test"], tmp_path / "acts", labels={})
+    layers, ids = read_layers(tmp_path / "acts" / "test.safetensors")
+    assert list(layers) == [f"encoder.layers.encoder_layer_{i}" for i in range(4)]
+    assert all(v.shape == (6, 64) for v in layers.values()) and len(ids) == 6
+    assert 0 <= accuracy["test"] <= 1
+
+
+def test_a_vit_and_images_of_another_size_fail_before_training(tmp_path, folder):
+    with pytest.raises(InputError, match="data.image_size: the ViT takes 32-pixel images, not 24"):
+        run_streamed(tmp_path, {**folder, "image_size": 24}, STREAMED)
+    assert not (tmp_path / "state").exists()

@@ -130,9 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stop-after", type=int, default=None, help=argparse.SUPPRESS)
     p.set_defaults(run=_run_train)
 
-    p = sub.add_parser("extract", help="centre-pixel conv activations of a checkpoint on "
-                       "stimulus sets, and its accuracy on each")
-    p.add_argument("checkpoint", type=Path)
+    p = sub.add_parser("extract", help="a vision model's layer activations (conv centre "
+                       "pixels, ViT [CLS] tokens) on stimulus sets, and its accuracy on each")
+    p.add_argument("checkpoint", type=Path, nargs="?", default=None,
+                   help="a checkpoint file (or give --source)")
+    p.add_argument("--source", type=_json, default=None,
+                   help='JSON: {"checkpoint": path} or {"arch": ..., "weights": '
+                   '"torchvision:NAME"}')
     p.add_argument("--stimsets", type=_metric_list, required=True,
                    help="comma-separated: test (the in-distribution split) and OOD set names")
     p.add_argument("--data", type=_json, required=True)
@@ -143,6 +147,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=None)
     p.set_defaults(run=_run_extract)
+
+    p = sub.add_parser("train-language", help="train a tiny GPT-NeoX from one seed on the "
+                       "generated corpus, a model folder per epoch")
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--settings", type=_json, default={},
+                   help="JSON: the config's language section (corpus, model, train)")
+    p.add_argument("--state-dir", type=Path, required=True)
+    p.add_argument("--checkpoints", type=Path, nargs="+", required=True,
+                   help="the epoch0 … epochE output folders")
+    p.add_argument("--log", type=Path, required=True, help="loss per epoch (.csv)")
+    p.add_argument("--label", action="append", default=[], type=_label, metavar="KEY=VALUE")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--stop-after", type=int, default=None, help=argparse.SUPPRESS)
+    p.set_defaults(run=_run_train_language)
+
+    p = sub.add_parser("extract-text", help="a language model's sentence representations "
+                       "after each block, and its next-token loss on the sentences")
+    p.add_argument("--source", type=_json, required=True,
+                   help='JSON: {"checkpoint": folder} or {"hub_id": ..., "revision": ...}')
+    p.add_argument("--sentences", type=_json, required=True,
+                   help="JSON: the config's sentences section")
+    p.add_argument("--out", type=Path, required=True, metavar="FILE.safetensors")
+    p.add_argument("--record", type=Path, required=True, metavar="FILE.csv",
+                   help="loss, next-token accuracy, tokens, stimuli")
+    p.add_argument("--label", action="append", default=[], type=_label, metavar="KEY=VALUE")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=None)
+    p.set_defaults(run=_run_extract_text)
 
     p = sub.add_parser("aggregate", help="tidy tables from the per-job outputs")
     p.add_argument("--alignment", type=Path, nargs="*", default=[])
@@ -327,8 +360,39 @@ def _run_train(args) -> int:
 def _run_extract(args) -> int:
     from .extract import extract
 
-    extract(args.checkpoint, args.data, args.stimuli, args.stimsets, args.out_dir,
-            labels=dict(args.label), device=_device(args.device, args.threads))
+    if (args.checkpoint is None) == (args.source is None):
+        raise ConvergentError("give a checkpoint file or --source, not both or neither")
+    extract(args.checkpoint if args.source is None else args.source, args.data, args.stimuli,
+            args.stimsets, args.out_dir, labels=dict(args.label),
+            device=_device(args.device, args.threads))
+    return 0
+
+
+def _run_train_language(args) -> int:
+    from .train_language import train_language_model
+
+    train_language_model(args.seed, args.settings, args.state_dir, args.checkpoints, args.log,
+                         device=_device(args.device, args.threads), stop_after=args.stop_after,
+                         labels=dict(args.label))
+    return 0
+
+
+def _run_extract_text(args) -> int:
+    from .data.sentences import load_sentence_set
+    from .train_language import extract_sentences
+
+    source, spec = args.source, dict(args.sentences)
+    if "checkpoint" in source:
+        where, revision = str(source["checkpoint"]), None
+    elif "hub_id" in source:
+        where, revision = source["hub_id"], source.get("revision")
+    else:
+        raise ConvergentError(f"--source {source}: give 'checkpoint' or 'hub_id'")
+    pooling = spec.pop("pooling", "mean")
+    sentences = load_sentence_set(spec)
+    extract_sentences(where, revision, sentences, args.out, pooling=pooling,
+                      labels=dict(args.label), record=args.record, stimset="sentences",
+                      device=_device(args.device, args.threads))
     return 0
 
 

@@ -23,20 +23,30 @@ FIGURE_NEEDS: dict[str, Needs] = {
     "rotation": Needs(("rotation",)),
     "depth_profile_spearman": Needs(("seeds",), corr="spearman"),
     "distribution_shift_spearman": Needs(("ood", "seeds"), "procrustes", "spearman"),
+    "beyond_cnns": Needs(("seeds",), "procrustes"),
 }
-#: Panels for model families the workflow does not train yet (self-supervised, ViT, language
-#: models): listed so the report says why they are absent.
-NOT_YET = {"beyond_cnns": "the config has no self-supervised, ViT or language model"}
+#: Why ``beyond_cnns`` (self-supervised, ViT and language models beside the CNNs) is absent.
+NO_BEYOND_CNNS = "the config has no self-supervised, ViT or language model"
 
 
-def left_out(analyses, metrics: dict, corr, ood_sets) -> dict[str, str]:
+def beyond_cnns(models: dict | None) -> bool:
+    """Whether the config's models include a ViT, a MoCo model or a language model."""
+    return any(spec.get("arch", "").startswith(("vit", "gptneox"))
+               or spec.get("objective") == "moco" for spec in (models or {}).values())
+
+
+def left_out(analyses, metrics: dict, corr, ood_sets, models: dict | None = None
+             ) -> dict[str, str]:
     """Figure name → why the config's results cannot feed it (absent names are drawn).
 
-    ``analyses``, ``metrics`` (analysis → metric list), ``corr`` and ``ood_sets`` are the
-    config's ``align.analyses``, ``align.metrics``, ``align.corr`` and ``stimuli.ood``.
+    ``analyses``, ``metrics`` (analysis → metric list), ``corr``, ``ood_sets`` and ``models``
+    are the config's ``align.analyses``, ``align.metrics``, ``align.corr``, ``stimuli.ood`` and
+    ``models``.
     """
-    reasons = dict(NOT_YET)
+    reasons = {} if beyond_cnns(models) else {"beyond_cnns": NO_BEYOND_CNNS}
     for name, needs in FIGURE_NEEDS.items():
+        if name in reasons:
+            continue
         missing = [a for a in needs.analyses if a not in analyses]
         lacking = [a for a in needs.analyses if needs.metric and a in metrics
                    and needs.metric not in metrics[a]]

@@ -4,7 +4,7 @@ rule aggregate:
     input:
         alignment=expand(PATHS["alignment"], zip, **ALIGN_JOBS.astype(str).to_dict("list")),
         accuracy=expand(PATHS["accuracy"], zip, **EXTRACT_JOBS.astype(str).to_dict("list")),
-        training=expand(PATHS["train_log"], model=list(MODELS), seed=SEEDS),
+        training=training_logs(),
     output:
         table_paths("parquet") + table_paths("csv"),
     log:
@@ -56,7 +56,7 @@ rule summary:
     params:
         tables=f"{RESULTS}/tables",
         left_out=" ".join(f"--left-out {shlex.quote(f'{k}={v}')}" for k, v in LEFT_OUT.items()),
-        config=as_json(config),
+        config=lambda wc: as_json(config),  # a function: the config holds {epoch} patterns
     conda:
         "../envs/convergent.yaml"
     shell:

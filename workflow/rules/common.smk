@@ -31,11 +31,31 @@ validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 _MODEL_SCHEMA = SCHEMA["properties"]["models"]["additionalProperties"]
 MODEL_DEFAULTS = {key: spec["default"] for key, spec in _MODEL_SCHEMA["properties"].items()
                   if "default" in spec}
-MODELS = {name: {**MODEL_DEFAULTS, **spec} for name, spec in config["models"].items()}
-SEEDS = config["seeds"]
-FINAL = config["train"]["epochs"]
-EPOCHS = list(range(FINAL + 1))
-ID = "test"  # the in-distribution stimulus set: the test split
+
+def _models():
+    from convergent.model_plan import groups, resolve_models
+
+    try:
+        models = resolve_models(config, MODEL_DEFAULTS)
+    except ValueError as err:
+        sys.exit(f"config error at {err}")
+    return models, groups(models)
+
+
+MODELS, CROSS_GROUPS = _models()
+
+
+def trained(modality):
+    """Models of a modality trained by this workflow."""
+    return [m for m, s in MODELS.items() if s["source"] == "train" and s["modality"] == modality]
+
+
+VISION_TRAINED, LANGUAGE_TRAINED = trained("vision"), trained("language")
+# the shared training axes of models trained here (a rule's outputs cannot vary per model)
+VISION_EPOCHS = list(range(config["train"]["epochs"] + 1))
+LANGUAGE_EPOCHS = list(range(config["language"]["train"]["epochs"] + 1))
+ID = "test"  # the in-distribution image set: the test split
+TEXT = "sentences"  # the language models' stimuli
 OOD = config["stimuli"]["ood"]
 ANALYSES = config["align"]["analyses"]
 
@@ -47,6 +67,7 @@ PAIR = "{model_x}-seed{seed_x}__{model_y}-seed{seed_y}"
 PATHS = {
     "state": f"{RESULTS}/train_state/{NET}",
     "checkpoint": f"{RESULTS}/checkpoints/{NET}/epoch{{epoch}}.pt",
+    "lm_checkpoint": f"{RESULTS}/checkpoints/{NET}/epoch{{epoch}}",
     "train_log": f"{RESULTS}/checkpoints/{NET}/accuracy.csv",
     "epoch_dir": f"{RESULTS}/activations/{NET}/epoch{{epoch}}",
     "activations": f"{RESULTS}/activations/{NET}/epoch{{epoch}}/{{stimset}}.safetensors",
@@ -73,7 +94,9 @@ LOG = {
 
 
 def _alternatives(values):
-    return "|".join(sorted(map(str, values), key=len, reverse=True)) or "(?!)"
+    import re
+
+    return "|".join(re.escape(v) for v in sorted(map(str, values), key=len, reverse=True)) or "(?!)"
 
 
 wildcard_constraints:
@@ -84,7 +107,7 @@ wildcard_constraints:
     seed_x=r"\d+",
     seed_y=r"\d+",
     epoch=r"\d+",
-    stimset=_alternatives([ID, *OOD]),
+    stimset=_alternatives([ID, TEXT, *OOD]),
     analysis="seeds|cross|training|ood|rotation",
     corr="pearson|spearman",
     experiment="architectures|sweep|final_distance|digits",
@@ -93,32 +116,48 @@ wildcard_constraints:
 
 # ---- job tables -----------------------------------------------------------------------------
 def seed_pairs(model):
-    return [(model, a, model, b) for a, b in itertools.combinations(SEEDS, 2)]
+    return [(model, a, model, b) for a, b in itertools.combinations(MODELS[model]["seeds"], 2)]
+
+
+def cross_pairs():
+    """Every pair of models of a group, a model with itself included: the same model across
+    its first two seeds, two models at their first seeds."""
+    pairs = []
+    for group in CROSS_GROUPS:
+        for a, b in itertools.combinations_with_replacement(group, 2):
+            seeds_a, seeds_b = MODELS[a]["seeds"], MODELS[b]["seeds"]
+            if a == b and len(seeds_a) < 2:
+                continue
+            pairs.append((a, seeds_a[0], b, seeds_a[1] if a == b else seeds_b[0]))
+    return pairs
+
+
+def _settings(analysis, model):
+    """(epoch, stimulus set) of one analysis for one model."""
+    spec = MODELS[model]
+    epochs, final, stimset = spec["epochs"], spec["epochs"][-1], spec["stimset"]
+    return {
+        "seeds": [(e, stimset) for e in sorted({epochs[0], final})],
+        "cross": [(final, stimset)],
+        "training": [(e, stimset) for e in epochs],
+        "ood": [(final, s) for s in OOD] if spec["modality"] == "vision" else [],
+        "rotation": [(final, stimset)],
+    }[analysis]
 
 
 def alignment_jobs() -> pd.DataFrame:
     """One row per align job: (analysis, corr, model pair, epoch, stimulus set)."""
     rows = []
-    first, second = SEEDS[:2]
     for analysis in ANALYSES:
         if analysis == "cross":
-            # every pair of models, a model with itself included: the same architecture across
-            # its first two seeds, two architectures at their first seed
-            pairs = [(a, first, b, second if a == b else first)
-                     for a, b in itertools.combinations_with_replacement(MODELS, 2)]
+            pairs = cross_pairs()
         else:
             pairs = [p for m in MODELS for p in seed_pairs(m)]
-        settings = {
-            "seeds": [(e, ID) for e in sorted({0, FINAL})],
-            "cross": [(FINAL, ID)],
-            "training": [(e, ID) for e in EPOCHS],
-            "ood": [(FINAL, s) for s in OOD],
-            "rotation": [(FINAL, ID)],
-        }[analysis]
         for corr in config["align"]["corr"]:
-            for (mx, sx, my, sy), (epoch, stimset) in itertools.product(pairs, settings):
-                rows.append(dict(analysis=analysis, corr=corr, model_x=mx, seed_x=sx,
-                                 model_y=my, seed_y=sy, epoch=epoch, stimset=stimset))
+            for mx, sx, my, sy in pairs:
+                for epoch, stimset in _settings(analysis, mx):
+                    rows.append(dict(analysis=analysis, corr=corr, model_x=mx, seed_x=sx,
+                                     model_y=my, seed_y=sy, epoch=epoch, stimset=stimset))
     return pd.DataFrame(rows, columns=["analysis", "corr", "model_x", "seed_x", "model_y",
                                        "seed_y", "epoch", "stimset"])
 
@@ -138,9 +177,37 @@ EXTRACT_JOBS = extraction_jobs()
 
 
 # ---- input functions and params ---------------------------------------------------------------
-def checkpoint_paths(wildcards):
-    return [PATHS["checkpoint"].format(model=wildcards.model, seed=wildcards.seed, epoch=e)
-            for e in EPOCHS]
+def model_source(wildcards):
+    """What `convergent extract` loads for (model, seed, epoch): a JSON source."""
+    spec = MODELS[wildcards.model]
+    at = dict(seed=wildcards.seed, epoch=wildcards.epoch)
+    if spec["source"] == "train":
+        key = "lm_checkpoint" if spec["modality"] == "language" else "checkpoint"
+        return as_json({"checkpoint": PATHS[key].format(model=wildcards.model, **at)})
+    if spec["source"] == "checkpoint":
+        return as_json({"checkpoint": spec["path"].format(**at)})
+    if spec["source"] == "torchvision":
+        return as_json({"arch": spec["arch"], "weights": spec["weights"]})
+    return as_json({"hub_id": spec["hub_id"].format(**at),
+                    "revision": spec["revision"].format(**at)})
+
+
+def model_input(wildcards):
+    """The checkpoint an extract job reads when it is a file of this workflow or the user's
+    (hub models and torchvision weights have none)."""
+    spec = MODELS[wildcards.model]
+    at = dict(seed=wildcards.seed, epoch=wildcards.epoch)
+    if spec["source"] == "train":
+        key = "lm_checkpoint" if spec["modality"] == "language" else "checkpoint"
+        return [PATHS[key].format(model=wildcards.model, **at)]
+    if spec["source"] == "checkpoint":
+        return [spec["path"].format(**at)]
+    return []
+
+
+def training_logs():
+    return [PATHS["train_log"].format(model=m, seed=s) for m in VISION_TRAINED + LANGUAGE_TRAINED
+            for s in MODELS[m]["seeds"]]
 
 
 def as_json(section):
@@ -172,7 +239,8 @@ def table_paths(ext):
 def _figure_plan():
     from convergent.figure_plan import FIGURE_NEEDS, left_out
 
-    missing = left_out(ANALYSES, config["align"]["metrics"], config["align"]["corr"], OOD)
+    missing = left_out(ANALYSES, config["align"]["metrics"], config["align"]["corr"], OOD,
+                       MODELS)
     return [name for name in FIGURE_NEEDS if name not in missing], missing
 
 

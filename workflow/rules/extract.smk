@@ -5,13 +5,16 @@
 rule extract_id:
     """Activations and accuracy of one checkpoint on the in-distribution test images."""
     input:
-        checkpoint=PATHS["checkpoint"],
+        model_input,
     output:
         activations=PATHS["activations"].replace("{stimset}", ID),
         accuracy=PATHS["accuracy"].replace("{stimset}", ID),
     log:
         LOG["extract"].replace("{stimset}", ID),
+    wildcard_constraints:
+        model=_alternatives(m for m, s in MODELS.items() if s["modality"] == "vision"),
     params:
+        source=model_source,
         out_dir=PATHS["epoch_dir"],
         data=as_json(config["data"]),
         stimuli=as_json(config["stimuli"]),
@@ -20,7 +23,7 @@ rule extract_id:
     conda:
         "../envs/convergent.yaml"
     shell:
-        "convergent extract {input.checkpoint:q} --stimsets {ID} --data {params.data:q}"
+        "convergent extract --source {params.source:q} --stimsets {ID} --data {params.data:q}"
         " --stimuli {params.stimuli:q} --out-dir {params.out_dir:q} {params.labels}"
         " --threads {threads} > {log:q} 2>&1"
 
@@ -28,13 +31,16 @@ rule extract_id:
 rule extract_ood:
     """Activations and accuracy of one checkpoint on every configured OOD set."""
     input:
-        checkpoint=PATHS["checkpoint"],
+        model_input,
     output:
         activations=expand(PATHS["activations"], stimset=OOD, allow_missing=True),
         accuracy=expand(PATHS["accuracy"], stimset=OOD, allow_missing=True),
     log:
         LOG["extract"].replace("{stimset}", "ood"),
+    wildcard_constraints:
+        model=_alternatives(m for m, s in MODELS.items() if s["modality"] == "vision"),
     params:
+        source=model_source,
         out_dir=PATHS["epoch_dir"],
         stimsets=",".join(OOD),
         data=as_json(config["data"]),
@@ -44,6 +50,31 @@ rule extract_ood:
     conda:
         "../envs/convergent.yaml"
     shell:
-        "convergent extract {input.checkpoint:q} --stimsets {params.stimsets:q}"
+        "convergent extract --source {params.source:q} --stimsets {params.stimsets:q}"
         " --data {params.data:q} --stimuli {params.stimuli:q} --out-dir {params.out_dir:q}"
         " {params.labels} --threads {threads} > {log:q} 2>&1"
+
+
+rule extract_text:
+    """Sentence representations (mean or last token after each block) of one language-model
+    checkpoint, and its next-token loss and accuracy on the sentences."""
+    input:
+        model_input,
+    output:
+        activations=PATHS["activations"].replace("{stimset}", TEXT),
+        accuracy=PATHS["accuracy"].replace("{stimset}", TEXT),
+    log:
+        LOG["extract"].replace("{stimset}", TEXT),
+    wildcard_constraints:
+        model=_alternatives(m for m, s in MODELS.items() if s["modality"] == "language"),
+    params:
+        source=model_source,
+        sentences=as_json(config["sentences"]),
+        labels=lambda wc: labels(model=wc.model, seed=wc.seed, epoch=wc.epoch),
+    threads: 1
+    conda:
+        "../envs/convergent.yaml"
+    shell:
+        "convergent extract-text --source {params.source:q} --sentences {params.sentences:q}"
+        " --out {output.activations:q} --record {output.accuracy:q} {params.labels}"
+        " --threads {threads} > {log:q} 2>&1"

@@ -1,14 +1,20 @@
 rule train:
-    """Train one model from one seed; a checkpoint per epoch (epoch0 = untrained)."""
+    """Train one vision model from one seed (supervised or MoCo); a checkpoint per epoch
+    (epoch0 = untrained)."""
     output:
-        checkpoints=[PATHS["checkpoint"].replace("{epoch}", str(e)) for e in EPOCHS],
+        checkpoints=[PATHS["checkpoint"].replace("{epoch}", str(e)) for e in VISION_EPOCHS],
         log=PATHS["train_log"],
     log:
         LOG["train"],
+    wildcard_constraints:
+        model=_alternatives(VISION_TRAINED),
     params:
-        model=lambda wc: as_json(MODELS[wc.model]),
+        model=lambda wc: as_json({k: MODELS[wc.model][k] for k in ("arch", "width",
+                                                                    "small_input")}),
         data=as_json(config["data"]),
-        settings=as_json({k: v for k, v in config["train"].items() if k != "threads"}),
+        settings=lambda wc: as_json({**{k: v for k, v in config["train"].items()
+                                        if k != "threads"},
+                                     "objective": MODELS[wc.model]["objective"]}),
         state=PATHS["state"],
         labels=lambda wc: labels(model=wc.model, seed=wc.seed),
     threads: config["train"]["threads"]
@@ -19,3 +25,27 @@ rule train:
         " --settings {params.settings:q} --state-dir {params.state:q}"
         " --checkpoints {output.checkpoints:q} --log {output.log:q} {params.labels}"
         " --threads {threads} > {log:q} 2>&1"
+
+
+rule train_language:
+    """Train one tiny GPT-NeoX from one seed on the generated corpus; a model folder per epoch
+    (epoch0 = untrained), loadable like any Hugging Face model."""
+    output:
+        checkpoints=[directory(PATHS["lm_checkpoint"].replace("{epoch}", str(e)))
+                     for e in LANGUAGE_EPOCHS],
+        log=PATHS["train_log"],
+    log:
+        LOG["train"],
+    wildcard_constraints:
+        model=_alternatives(LANGUAGE_TRAINED),
+    params:
+        settings=as_json({k: v for k, v in config["language"].items() if k != "threads"}),
+        state=PATHS["state"],
+        labels=lambda wc: labels(model=wc.model, seed=wc.seed),
+    threads: config["language"]["threads"]
+    conda:
+        "../envs/convergent.yaml"
+    shell:
+        "convergent train-language --seed {wildcards.seed} --settings {params.settings:q}"
+        " --state-dir {params.state:q} --checkpoints {output.checkpoints:q}"
+        " --log {output.log:q} {params.labels} --threads {threads} > {log:q} 2>&1"

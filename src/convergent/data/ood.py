@@ -1,5 +1,6 @@
-"""The 12 parametric out-of-distribution manipulations of the model-vs-human benchmark
-(``shared/spec/ood.md``), applied to any image set.
+"""The 17 out-of-distribution sets of the model-vs-human benchmark (``shared/spec/ood.md``),
+generated from any image set: the 12 parametric manipulations as published, and stand-ins for the
+5 non-parametric sets (edge, silhouette, cue-conflict, sketch, stylized; see ``ood_standins``).
 
 Images are floats in [0, 1], N × 3 × H × W. Sizes in the published definitions (σ, reach, grain)
 are in pixels of 224-pixel images; here they are scaled by ``H / 224`` so a manipulation removes
@@ -15,6 +16,8 @@ import numpy as np
 import torch
 from scipy.ndimage import gaussian_filter, map_coordinates
 
+from ..errors import InputError
+from . import ood_standins
 from .images import ImageSet
 
 LUMINANCE = np.array([0.2125, 0.7154, 0.0721])
@@ -36,7 +39,17 @@ OOD_SETS: dict[str, list] = {
     "eidolonI": [1, 2, 4, 8, 16, 32, 64, 128],
     "eidolonII": [1, 2, 4, 8, 16, 32, 64, 128],
     "eidolonIII": [1, 2, 4, 8, 16, 32, 64, 128],
+    # the non-parametric sets have one condition each; the 12 above keep their positions, which
+    # seed their random draws
+    "edge": ["canny"],
+    "silhouette": ["filled"],
+    "cue-conflict": ["shape-texture"],
+    "sketch": ["line-drawing"],
+    "stylized": ["texture-swap"],
 }
+#: The 12 sets defined by a parametric image manipulation, and the 5 with generated stand-ins.
+PARAMETRIC = tuple(list(OOD_SETS)[:12])
+NON_PARAMETRIC = tuple(list(OOD_SETS)[12:])
 EIDOLON_COHERENCE = {"eidolonI": 1.0, "eidolonII": 0.3, "eidolonIII": 0.0}
 EIDOLON_GRAIN = 10.0
 
@@ -181,13 +194,77 @@ def eidolon(images, reach, rng, coherence: float):
     return as_rgb(np.clip(out, 0, 1))
 
 
+#: Smoothing widths of the stand-ins in pixels of 224-pixel images, scaled like the published
+#: sizes, and their floors in pixels of the image itself: below about a pixel, Canny's smoothing
+#: no longer separates edges from pixel noise.
+EDGE_SIGMA, EDGE_SIGMA_MIN = 2.0, 1.0
+SKETCH_SIGMA, SKETCH_SIGMA_MIN = 3.0, 1.5
+SKETCH_PEN, SKETCH_PEN_MIN = 1.0, 0.5
+
+
+def _pixels_at_least(value: float, floor: float, images: np.ndarray) -> float:
+    return max(floor, _pixels(value, images))
+
+
+def edge(images, level, rng):
+    """Stand-in for *edge*: Canny edges, dark lines on white (``ood_standins.edges_on_white``)."""
+    sigma = _pixels_at_least(EDGE_SIGMA, EDGE_SIGMA_MIN, images)
+    return as_rgb(ood_standins.edges_on_white(grey(images), sigma))
+
+
+def silhouette(images, level, rng):
+    """Stand-in for *silhouette*: the filled foreground, black on white
+    (``ood_standins.filled_silhouettes``)."""
+    return as_rgb(ood_standins.filled_silhouettes(grey(images)))
+
+
+def sketch(images, level, rng):
+    """Stand-in for *sketch*: a grey line drawing of the coarse contours
+    (``ood_standins.line_drawings``)."""
+    sigma = _pixels_at_least(SKETCH_SIGMA, SKETCH_SIGMA_MIN, images)
+    pen = _pixels_at_least(SKETCH_PEN, SKETCH_PEN_MIN, images)
+    return as_rgb(ood_standins.line_drawings(grey(images), sigma, pen))
+
+
+def stylized(images, level, rng):
+    """Stand-in for *stylized*: each image's content with the texture statistics of a seeded
+    random other image of the set (``ood_standins.texture_transfer``). The published set
+    renders ImageNet images in the style of paintings (AdaIN); here the styles come from the set
+    itself, so no painting collection is needed."""
+    partners = ood_standins.derangement(len(images), rng)
+    return ood_standins.texture_transfer(images, grey(images), partners)
+
+
+def cue_conflict(images, labels, rng):
+    """Stand-in for *cue-conflict*: the content (shape) of each image with the texture
+    statistics of a seeded random image of another class (``ood_standins.texture_transfer``),
+    as the published set renders an object of one class in the texture of another by style
+    transfer.
+
+    Returns
+    -------
+    (N × 3 × H × W images, N indices of the texture images).
+    """
+    partners = ood_standins.other_class_partners(labels, rng)
+    return ood_standins.texture_transfer(images, grey(images), partners), partners
+
+
+#: Set name → manipulation ``f(images N × 3 × H × W, level, rng) -> images``: every set but
+#: cue-conflict, which also needs the labels (``LABELLED_MANIPULATIONS``).
 MANIPULATIONS: dict[str, Callable] = {
     "colour": colour, "contrast": contrast, "high-pass": high_pass, "low-pass": low_pass,
     "phase-scrambling": phase_scrambling, "power-equalisation": power_equalisation,
     "false-colour": false_colour, "rotation": rotation, "uniform-noise": uniform_noise,
     **{name: (lambda c: lambda im, level, rng: eidolon(im, level, rng, c))(coh)
        for name, coh in EIDOLON_COHERENCE.items()},
+    "edge": edge, "silhouette": silhouette, "sketch": sketch, "stylized": stylized,
 }
+#: Set name → ``f(images, labels N, rng) -> (images, texture source indices N)``.
+LABELLED_MANIPULATIONS: dict[str, Callable] = {"cue-conflict": cue_conflict}
+
+#: Marks the texture class in a generated cue-conflict stimulus id:
+#: ``cue-conflict/shape-texture/<shape image id>|texture=<class>|<texture image id>``.
+TEXTURE_MARK = "|texture="
 
 
 def level_label(level) -> str:
@@ -196,10 +273,24 @@ def level_label(level) -> str:
 
 def make_ood_set(source: ImageSet, name: str, seed: int = 0) -> ImageSet:
     """The union over the set's levels of the manipulated ``source`` images; stimulus ids are
-    ``name/level/original id`` and the labels are the originals'."""
-    manipulate = MANIPULATIONS[name]
+    ``name/level/original id`` and the labels are the originals'.
+
+    For cue-conflict the label is the shape's class (the source image's) and the id also names
+    the texture's class and image: ``cue-conflict/shape-texture/<id>|texture=<class>|<id>``.
+
+    Raises
+    ------
+    InputError
+        for an unknown set name, or a source too small for a stand-in (stylized needs two
+        images, cue-conflict two classes).
+    """
+    if name not in OOD_SETS:
+        raise InputError(f"unknown OOD set {name!r}; choose from {', '.join(OOD_SETS)}")
     images = source.images.numpy().astype(np.float64)
     set_index = list(OOD_SETS).index(name)
+    if name in LABELLED_MANIPULATIONS:
+        return _labelled_set(source, images, name, np.random.default_rng([seed, set_index, 0]))
+    manipulate = MANIPULATIONS[name]
     parts, ids = [], []
     for k, level in enumerate(OOD_SETS[name]):
         rng = np.random.default_rng([seed, set_index, k])
@@ -208,3 +299,14 @@ def make_ood_set(source: ImageSet, name: str, seed: int = 0) -> ImageSet:
     levels = len(OOD_SETS[name])
     return ImageSet(torch.as_tensor(np.concatenate(parts), dtype=torch.float32),
                     source.labels.repeat(levels), ids, source.classes)
+
+
+def _labelled_set(source: ImageSet, images: np.ndarray, name: str, rng) -> ImageSet:
+    """A one-condition set whose manipulation pairs each image with a texture image."""
+    labels = source.labels.numpy()
+    out, partners = LABELLED_MANIPULATIONS[name](images, labels, rng)
+    (condition,) = OOD_SETS[name]
+    ids = [f"{name}/{condition}/{source.ids[i]}{TEXTURE_MARK}{source.classes[labels[p]]}|"
+           f"{source.ids[p]}" for i, p in enumerate(partners)]
+    return ImageSet(torch.as_tensor(out, dtype=torch.float32), source.labels.clone(), ids,
+                    source.classes)

@@ -10,14 +10,14 @@ from __future__ import annotations
 from ..figure_plan import FIGURE_NEEDS
 from .base import load_tables
 from .cross import cross_grids, hierarchical_correspondence
-from .depth import depth_profile, distribution_shift, shift_profile
+from .depth import beyond_cnns, depth_profile, distribution_shift, shift_profile
 from .ood import depth_correlation, ood_accuracy, ood_points
 from .rotation import rotation, rotation_table
 from .training import first_epoch_share, training, training_curve
 
 _DRAWERS = {"depth_profile": depth_profile, "cross_grids": cross_grids, "training": training,
             "distribution_shift": distribution_shift, "ood_accuracy": ood_accuracy,
-            "rotation": rotation}
+            "rotation": rotation, "beyond_cnns": beyond_cnns}
 #: Every figure of the plan → its function (a ``*_spearman`` figure is its Pearson one drawn
 #: with the correlation the plan names).
 FIGURES = {name: _DRAWERS[name.removesuffix("_spearman")] for name in FIGURE_NEEDS}

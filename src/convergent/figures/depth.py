@@ -72,3 +72,38 @@ def distribution_shift(tables: dict[str, pd.DataFrame], out, corr: str = "pearso
         ax.fill_between(part.depth_x, part["ood"] - part.ood_se, part["ood"] + part.ood_se,
                         color="#d95f02", alpha=0.25)
     return finish(fig, axes, models, f"procrustes across seeds ({corr})", out)
+
+
+def layer_family(layers: pd.Series) -> str:
+    """The family a model's layer names reveal: ViT blocks, language-model blocks, or conv."""
+    names = " ".join(map(str, layers.unique()))
+    if "encoder_layer" in names:
+        return "ViT"
+    if "block" in names or "embed" in names:
+        return "language model"
+    return "CNN"
+
+
+FAMILY_STYLES = {"CNN": "-", "ViT": "--", "language model": ":"}
+
+
+def beyond_cnns(tables: dict[str, pd.DataFrame], out, corr: str = "pearson") -> list:
+    """Procrustes score across seeds vs normalised depth at the final epoch, every model in one
+    panel (line style: CNN, ViT, language model) beside the same for the untrained networks;
+    the paper's comparison of families (ViT, self-supervised and language models with CNNs)."""
+    seeds = select(tables["alignment"], "seeds", corr, metric="procrustes")
+    fig, axes = panels(2, sharey=True)
+    for ax, trained in zip(axes, (True, False), strict=True):
+        for k, (model, rows) in enumerate(seeds.groupby("model_x")):
+            epoch = rows.epoch.max() if trained else rows.epoch.min()
+            part = rows[rows.epoch == epoch].groupby("depth_x").score.mean()
+            family = layer_family(rows.layer_x)
+            ax.plot(part.index, part.values, FAMILY_STYLES[family], marker="o", markersize=3,
+                    color=f"C{k}", label=f"{model} ({family})")
+        ax.set(title="trained (final checkpoint)" if trained else "untrained (first checkpoint)",
+               xlabel="normalised depth", ylim=(-0.05, 1.05))
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(f"procrustes across seeds ({corr})")
+    axes[0].legend(fontsize=7, loc="lower left")
+    save(fig, out)
+    return axes

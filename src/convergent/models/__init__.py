@@ -1,11 +1,25 @@
-"""Architectures, checkpoints and the layers whose activations are compared.
+"""Architectures, model sources and the layers whose activations are compared.
 
-Every architecture is a real torchvision model. The compared layers of a convolutional network
-are the outputs of all its ``nn.Conv2d`` modules (downsampling shortcuts included), in the order
-the model registers them, each reduced to its centre pixel: a (stimuli × channels) matrix.
+Every architecture is a real torchvision model (:mod:`.zoo`, :mod:`.vit`). The compared layers
+follow one rule per family (:mod:`.activations`): a convolutional network's layers are the
+outputs of all its ``nn.Conv2d`` modules (downsampling shortcuts included), in the order the
+model registers them, each reduced to its centre pixel; a ViT's layers are the [CLS] token after
+each encoder block. Either way a layer is a (stimuli × units) matrix. Models come from our
+checkpoints or torchvision's pretrained weights (:mod:`.sources`); MoCo v2 lives in :mod:`.moco`.
 """
 
-from .activations import conv_layer_names, extract_activations
+from .activations import (
+    LAYER_SPECS,
+    LayerSpec,
+    conv_layer_names,
+    extract_activations,
+    layer_names,
+    layer_spec,
+)
+from .sources import build_from_spec, load_checkpoint, load_vision_model
+from .vit import check_image_size
 from .zoo import ARCHITECTURES, build_model
 
-__all__ = ["ARCHITECTURES", "build_model", "conv_layer_names", "extract_activations"]
+__all__ = ["ARCHITECTURES", "LAYER_SPECS", "LayerSpec", "build_from_spec", "build_model",
+           "check_image_size", "conv_layer_names", "extract_activations", "layer_names",
+           "layer_spec", "load_checkpoint", "load_vision_model"]

@@ -1,10 +1,26 @@
 """The architectures the workflow trains: torchvision models, optionally narrowed for a laptop.
 
 ``width`` scales every layer's channel count (VGG only: torchvision's ResNet fixes the widths of
-its basic blocks). ``small_input`` adapts the ImageNet head of VGG to small images: a global
-average pool and one linear layer instead of the 7 × 7 pool and two 4096-unit layers, the usual
-CIFAR variant. ResNet keeps its ImageNet stem, which reduces a 32-pixel image to 1 pixel at the
-last stage, so every convolution still has a centre pixel.
+its basic blocks, and the ViTs have fixed widths). ``small_input`` adapts the ImageNet head of
+VGG to small images: a global average pool and one linear layer instead of the 7 × 7 pool and two
+4096-unit layers, the usual CIFAR variant. ResNet keeps its ImageNet stem, which reduces a
+32-pixel image to 1 pixel at the last stage, so every convolution still has a centre pixel. The
+ViTs ignore ``small_input``: ``vit_b16`` takes 224-pixel images, ``vit_small`` 32-pixel ones.
+
+Compared layers per architecture (:mod:`convergent.models.activations`), the same at every
+width and with or without ``small_input``:
+
+============  ======  =====================================================================
+arch          layers  which
+============  ======  =====================================================================
+resnet18      20      every Conv2d: stem, 16 in the basic blocks, 3 downsampling shortcuts
+resnet50      53      every Conv2d: stem, 48 in the bottlenecks, 4 downsampling shortcuts
+vgg11         8       every Conv2d of the feature stack (VGG-A with batch norm)
+vgg16         13      every Conv2d of the feature stack (VGG-D with batch norm)
+vgg19         16      every Conv2d of the feature stack (VGG-E with batch norm)
+vit_b16       12      [CLS] token after each encoder block (ViT-B/16, 224 px)
+vit_small     4       [CLS] token after each encoder block (32 px, patch 4, width 64)
+============  ======  =====================================================================
 """
 
 from __future__ import annotations
@@ -18,6 +34,7 @@ from torchvision.models.vgg import cfgs as VGG_CONFIGS
 from torchvision.models.vgg import make_layers
 
 from ..errors import InputError
+from .vit import vit_b16, vit_small
 
 
 def _resnet(factory: Callable[..., nn.Module]):
@@ -70,12 +87,15 @@ ARCHITECTURES: dict[str, Callable[[int, float, bool], nn.Module]] = {
     "vgg11": _vgg("A"),
     "vgg16": _vgg("D"),
     "vgg19": _vgg("E"),
+    "vit_b16": vit_b16,
+    "vit_small": vit_small,
 }
 
 
 def build_model(arch: str, num_classes: int, width: float = 1.0, small_input: bool = False,
                 seed: int | None = None) -> nn.Module:
-    """A freshly initialised model; with ``seed``, the initialisation is that seed's."""
+    """A freshly initialised ``arch`` with ``num_classes`` outputs; with ``seed``, the
+    initialisation is that seed's (the global torch generator is seeded with it)."""
     if arch not in ARCHITECTURES:
         raise InputError(f"unknown architecture {arch!r}; choose from {', '.join(ARCHITECTURES)}")
     if seed is not None:
