@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import HealthCheck, settings
 
 # plain.py (the deliberately plain reference) is imported by several test modules.
@@ -32,3 +33,26 @@ def structured_pair(rng: np.random.Generator, m: int, nx: int, ny: int, dead: in
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny models run fastest on one thread, above all on a shared machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def make_folder(root: Path, per_class: int, seed: int = 0, size=(36, 40),
+                classes=("a", "b", "c")):
+    """Random RGB images (``size`` = height, width), ``per_class`` in each class folder: a tiny
+    torchvision ImageFolder."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for c in classes:
+        (root / c).mkdir(parents=True)
+        for i in range(per_class):
+            pixels = rng.integers(0, 256, (*size, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(root / c / f"{c}{i}.png")

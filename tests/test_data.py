@@ -1,9 +1,7 @@
 """In-distribution sources through one loader, and the named stimulus sets."""
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from convergent.data import build_stimset, load_images
 from convergent.data.images import (
@@ -14,6 +12,8 @@ from convergent.data.images import (
     iterate_batches,
 )
 from convergent.errors import InputError
+
+from conftest import make_folder
 
 DIGITS = {"name": "digits", "image_size": 16, "test_fraction": 0.3, "seed": 0}
 STIMULI = {"max_images": 50, "ood_images": 5, "seed": 0, "ood": ["contrast"]}
@@ -30,13 +30,8 @@ def test_digits_split_is_stratified_coloured_and_seeded():
     assert torch.equal(load_images(DIGITS, "test").images, test.images)
 
 
-def make_image_folder(root, classes=("cat", "dog"), per_class=3, size=20):
-    rng = np.random.default_rng(0)
-    for c in classes:
-        (root / c).mkdir(parents=True)
-        for i in range(per_class):
-            pixels = rng.integers(0, 256, (size, size + 4, 3), dtype=np.uint8)
-            Image.fromarray(pixels).save(root / c / f"{c}{i}.png")
+def make_image_folder(root, per_class=3):
+    make_folder(root, per_class, size=(20, 24), classes=("cat", "dog"))
 
 
 def test_image_folder_loads_through_the_same_loader(tmp_path):

@@ -13,7 +13,6 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from PIL import Image
 
 from convergent.data.images import InMemoryImages, SeededViews, iterate_batches, load_images
 from convergent.errors import InputError
@@ -31,14 +30,9 @@ from convergent.models.moco import (
 )
 from convergent.train import train
 
+from conftest import make_folder
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread, above all on a shared machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 DIGITS = {"name": "digits", "image_size": 32, "test_fraction": 0.3, "seed": 0}
@@ -148,16 +142,6 @@ def test_knn_predictions_ignore_feature_scale_and_how_the_bank_is_streamed(seed,
     chunks = [(bank[i:i + chunk] * scale, labels[i:i + chunk]) for i in range(0, 40, chunk)]
     assert torch.equal(knn_predict(test * 3.0, chunks, 4, k=k), whole)
     assert ((whole >= 0) & (whole < 4)).all()
-
-
-def make_folder(root: Path, per_class: int, seed: int):
-    """Random 36 × 40 RGB images in three class folders."""
-    rng = np.random.default_rng(seed)
-    for c in ("a", "b", "c"):
-        (root / c).mkdir(parents=True)
-        for i in range(per_class):
-            pixels = rng.integers(0, 256, (36, 40, 3), dtype=np.uint8)
-            Image.fromarray(pixels).save(root / c / f"{c}{i}.png")
 
 
 @pytest.fixture(scope="module")

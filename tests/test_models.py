@@ -21,14 +21,7 @@ from convergent.models import (
 )
 from convergent.models.sources import TORCHVISION_NAMES, weights_cache_path
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread, above all on a shared machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 CONV_LAYERS = {"resnet18": 20, "resnet50": 53, "vgg11": 8, "vgg16": 13, "vgg19": 16}

@@ -8,16 +8,16 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import torch
-from PIL import Image
 
 from convergent.errors import InputError
 from convergent.extract import extract
 from convergent.io import read_layers
 from convergent.train import train
+
+from conftest import make_folder
 
 DATA = {"name": "digits", "image_size": 32, "test_fraction": 0.3, "seed": 0}
 SETTINGS = {"epochs": 3, "batch_size": 128, "lr": 0.05, "momentum": 0.9,
@@ -94,15 +94,6 @@ def test_a_killed_training_process_resumes_from_its_last_checkpoint(tmp_path):
     assert all((out / "state" / f"epoch{e}.pt").stat().st_mtime_ns == t for e, t in kept.items())
     assert (out / "ckpt" / "epoch6.pt").exists()
     assert sorted(pd.read_csv(out / "acc.csv").epoch.unique()) == list(range(7))
-
-
-def make_folder(root: Path, per_class: int, seed: int, size=(36, 40)):
-    rng = np.random.default_rng(seed)
-    for c in ("a", "b", "c"):
-        (root / c).mkdir(parents=True)
-        for i in range(per_class):
-            pixels = rng.integers(0, 256, (*size, 3), dtype=np.uint8)
-            Image.fromarray(pixels).save(root / c / f"{c}{i}.png")
 
 
 @pytest.fixture(scope="module")

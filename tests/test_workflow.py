@@ -121,7 +121,8 @@ def test_the_theory_runs_as_its_own_target_and_reruns_only_what_changed(tmp_path
     assert figures == {f"theory_{f}.{ext}" for f in ("trajectories", "loss", "sweep",
                                                       "final_distance", "digits")
                        for ext in ("png", "svg")}
-    assert "Nothing to be done" in (lambda d: d.stdout + d.stderr)(snakemake(work, "-n", "theory"))
+    again = snakemake(work, "-n", "theory")
+    assert "Nothing to be done" in again.stdout + again.stderr
     changed = edited_config(work, "sweep.yaml", theory={"sweep": {"gains": [1.0, 1.5]}})
     counts = job_counts(snakemake(work, "-n", "theory", config=changed).stdout)
     assert counts["theory_run"] == 1 and counts["theory_collect"] == 1, counts  # only gain 1.5

@@ -21,8 +21,8 @@ if TYPE_CHECKING:  # imported where used: the table verbs never need torch
     import pandas as pd
     import torch
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
+UMASK = os.umask(0)
+os.umask(UMASK)
 
 #: safetensors metadata keys: the layer names in network order, and the stimulus ids (JSON lists).
 LAYERS_KEY, STIMULI_KEY = "layers", "stimulus_ids"
@@ -37,7 +37,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; outputs get the usual mode
+        os.chmod(tmp, 0o666 & ~UMASK)  # mkstemp creates 0600; outputs get the usual mode
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -144,6 +144,24 @@ def write_rows(rows: Sequence[Mapping], path: str | os.PathLike) -> None:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+
+
+def link_or_copy(source: str | os.PathLike, target: str | os.PathLike) -> None:
+    """A hard link of ``source`` at ``target`` (a new path), or a copy where the file system
+    cannot link: published checkpoints share their bytes with the training state."""
+    try:
+        os.link(source, target)
+    except OSError:
+        import shutil
+
+        shutil.copyfile(source, target)
+
+
+def fingerprint(settings: Mapping) -> str:
+    """A short stable hash of JSON-able settings: which checkpoints a rerun may resume from."""
+    import hashlib
+
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike) -> None:

@@ -29,11 +29,7 @@ is left out of the settings fingerprint) and ``objective``:
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-import os
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -42,7 +38,7 @@ from torch import nn
 
 from .data.images import SeededViews, image_dataset, iterate_batches, training_augmentation
 from .errors import InputError
-from .io import atomic_path, write_table
+from .io import atomic_path, fingerprint, link_or_copy, write_table
 from .models import build_model, check_image_size
 from .models.moco import (
     MoCo,
@@ -66,10 +62,6 @@ MOCO_DEFAULTS = {"lr": 0.03, "momentum": 0.9, "weight_decay": 1e-4, "key_momentu
 
 #: Settings that do not change results, left out of the fingerprint.
 NOT_FINGERPRINTED = ("num_workers",)
-
-
-def fingerprint(settings: dict) -> str:
-    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _epoch_seed(seed: int, epoch: int) -> int:
@@ -320,7 +312,4 @@ def _publish(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
         target.unlink()
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
+    link_or_copy(source, target)

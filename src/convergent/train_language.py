@@ -18,7 +18,6 @@ directory that looks complete.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -31,7 +30,7 @@ import torch
 
 from .data.sentences import SentenceSet, training_corpus
 from .errors import InputError
-from .io import write_layers, write_rows, write_table
+from .io import UMASK, fingerprint, link_or_copy, write_layers, write_rows, write_table
 from .models.language import (
     SentenceScore,
     build_language_model,
@@ -86,9 +85,9 @@ def _check_numbers(settings: dict) -> None:
                 raise InputError(f"{section}.{key}: {value!r} is not a valid value")
 
 
-def fingerprint(seed: int, settings: dict) -> str:
-    payload = {"kind": "tiny-gptneox", "seed": seed, "settings": settings}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+def settings_key(seed: int, settings: dict) -> str:
+    """The fingerprint a checkpoint must carry for a rerun with these settings to resume."""
+    return fingerprint({"kind": "tiny-gptneox", "seed": seed, "settings": settings})
 
 
 def _frame(tokenizer, texts: Sequence[str]) -> list[list[int]]:
@@ -144,7 +143,7 @@ def train_language_model(seed: int, settings: dict | None, state_dir: Path,
     if len(checkpoints) != epochs + 1:
         raise InputError(f"checkpoints: expected {epochs + 1} paths (epochs 0 … {epochs}), "
                          f"got {len(checkpoints)}")
-    key = fingerprint(seed, settings)
+    key = settings_key(seed, settings)
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
 
@@ -224,10 +223,9 @@ def _atomic_dir(target: Path) -> Iterator[Path]:
     try:
         yield tmp
         # mkdtemp creates 0700 and safetensors files come out 0600; outputs get the usual mode
-        mask = _umask()
-        os.chmod(tmp, 0o777 & ~mask)
+        os.chmod(tmp, 0o777 & ~UMASK)
         for file in tmp.iterdir():
-            os.chmod(file, 0o666 & ~mask)
+            os.chmod(file, 0o666 & ~UMASK)
         if target.exists():
             # rename() cannot replace a non-empty directory: move the old one aside first.
             old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old",
@@ -241,20 +239,11 @@ def _atomic_dir(target: Path) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def _publish(source: Path, target: Path) -> None:
     """Put a finished checkpoint directory at its declared path (hard links when possible)."""
     with _atomic_dir(target) as tmp:
         for file in sorted(source.iterdir()):
-            try:
-                os.link(file, tmp / file.name)
-            except OSError:
-                shutil.copyfile(file, tmp / file.name)
+            link_or_copy(file, tmp / file.name)
 
 
 def extract_sentences(source: str, revision: str | None, sentences: SentenceSet,

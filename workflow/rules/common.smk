@@ -177,24 +177,9 @@ EXTRACT_JOBS = extraction_jobs()
 
 
 # ---- input functions and params ---------------------------------------------------------------
-def model_source(wildcards):
-    """What `convergent extract` loads for (model, seed, epoch): a JSON source."""
-    spec = MODELS[wildcards.model]
-    at = dict(seed=wildcards.seed, epoch=wildcards.epoch)
-    if spec["source"] == "train":
-        key = "lm_checkpoint" if spec["modality"] == "language" else "checkpoint"
-        return as_json({"checkpoint": PATHS[key].format(model=wildcards.model, **at)})
-    if spec["source"] == "checkpoint":
-        return as_json({"checkpoint": spec["path"].format(**at)})
-    if spec["source"] == "torchvision":
-        return as_json({"arch": spec["arch"], "weights": spec["weights"]})
-    return as_json({"hub_id": spec["hub_id"].format(**at),
-                    "revision": spec["revision"].format(**at)})
-
-
 def model_input(wildcards):
-    """The checkpoint an extract job reads when it is a file of this workflow or the user's
-    (hub models and torchvision weights have none)."""
+    """The checkpoint file (or model folder) an extract job reads, when it is one of this
+    workflow's or the user's; hub models and torchvision weights have none."""
     spec = MODELS[wildcards.model]
     at = dict(seed=wildcards.seed, epoch=wildcards.epoch)
     if spec["source"] == "train":
@@ -203,6 +188,18 @@ def model_input(wildcards):
     if spec["source"] == "checkpoint":
         return [spec["path"].format(**at)]
     return []
+
+
+def model_source(wildcards):
+    """What `convergent extract` loads for (model, seed, epoch): a JSON source."""
+    spec = MODELS[wildcards.model]
+    if checkpoint := model_input(wildcards):
+        return as_json({"checkpoint": checkpoint[0]})
+    if spec["source"] == "torchvision":
+        return as_json({"arch": spec["arch"], "weights": spec["weights"]})
+    at = dict(seed=wildcards.seed, epoch=wildcards.epoch)
+    return as_json({"hub_id": spec["hub_id"].format(**at),
+                    "revision": spec["revision"].format(**at)})
 
 
 def training_logs():
