@@ -56,3 +56,14 @@ def make_folder(root: Path, per_class: int, seed: int = 0, size=(36, 40),
         for i in range(per_class):
             pixels = rng.integers(0, 256, (*size, 3), dtype=np.uint8)
             Image.fromarray(pixels).save(root / c / f"{c}{i}.png")
+
+
+def extract_into(folder: Path, source, data: dict, stimuli: dict, stimsets: list[str],
+                 labels: dict) -> dict[str, float]:
+    """``convergent.extract.extract`` with ``folder/<stimset>.safetensors`` and
+    ``folder/<stimset>.accuracy.csv`` as the output paths (the workflow's own layout)."""
+    from convergent.extract import extract
+
+    return extract(source, data, stimuli, stimsets,
+                   [folder / f"{s}.safetensors" for s in stimsets],
+                   [folder / f"{s}.accuracy.csv" for s in stimsets], labels=labels)

@@ -108,6 +108,11 @@ def test_cli_grid_errors_write_nothing(capsys, files, rng):
     write_layers(d / "F.safetensors", {"l0": rng.standard_normal((40, 3))})
     expect_cli_error(capsys, ["grid", a, str(d / "F.safetensors"), "--out", str(out)],
                      "has 40 stimuli")
+    expect_cli_error(capsys, ["grid", a, b, "--metrics", "procrustes", "--rotate", "1",
+                              "--out", str(out)], "needs permutation among the metrics")
+    expect_cli_error(capsys, ["grid", a, b, "--metrics", "procrustes", "--rotate", "1",
+                              "--executor", "local", "--work-dir", str(d / "blocks"),
+                              "--out", str(out)], "needs permutation among the metrics")
     assert not out.exists() and not list(d.glob("*.partial"))
 
 
@@ -115,3 +120,9 @@ def test_cli_usage_error_is_one_line(capsys):
     assert main(["grid", "only-one-file"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "error:" in err
+
+
+def test_grid_refuses_a_rotation_without_permutation_as_the_cli_does(rng):
+    X = rng.standard_normal((30, 4))
+    with pytest.raises(InputError, match="needs permutation"):
+        grid([X], [X], metrics=["procrustes"], rotate=0, folds=3)

@@ -13,7 +13,7 @@ import yaml
 
 from convergent.data import CATEGORIES, ImageSet, ood_accuracy
 from convergent.extract import classifier_accuracy
-from convergent.model_plan import groups, resolve_models
+from convergent.plan.models import groups, resolve_models
 
 from smk import ROOT, job_counts, snakemake, workspace
 

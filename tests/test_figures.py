@@ -1,5 +1,6 @@
 """Every figure and the summary, on a small synthetic result table whose numbers are known by
-construction; and the plan of which figures a config can feed."""
+construction; the tables read from the files given; the numbers without matplotlib; and the plan
+of which figures a config can feed."""
 
 import subprocess
 import sys
@@ -8,10 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from convergent.analysis.summary import headline_numbers, write_summary
+from convergent.analysis.tables import load_tables
 from convergent.errors import InputError
-from convergent.figure_plan import FIGURE_NEEDS, left_out
 from convergent.figures import FIGURES, draw
-from convergent.summary import headline_numbers, write_summary
+from convergent.plan.figures import FIGURE_NEEDS, left_out
 
 LAYERS = {"netA": 4, "netB": 5}
 SEED_PAIRS = [(0, 1), (0, 2), (1, 2)]
@@ -68,8 +70,12 @@ def tables():
     training = [dict(model=m, seed=s, epoch=e, split=split, loss=1.0, accuracy=acc)
                 for m in LAYERS for s in range(3) for e, acc in enumerate((0.1, 0.6, 0.9))
                 for split in ("train", "test")]
+    models = [dict(model="netA", arch="resnet18", family="cnn", modality="vision",
+                   objective="supervised", source="train", untrained=0, trained=FINAL, seeds=3),
+              dict(model="netB", arch="vit_small", family="vit", modality="vision",
+                   objective="supervised", source="train", untrained=0, trained=FINAL, seeds=3)]
     return {"alignment": pd.DataFrame(rows), "accuracy": pd.DataFrame(accuracy),
-            "training": pd.DataFrame(training)}
+            "training": pd.DataFrame(training), "models": pd.DataFrame(models)}
 
 
 PANELS = {"depth_profile": 2, "cross_grids": 6, "training": 2, "distribution_shift": 2,
@@ -86,12 +92,24 @@ def test_each_figure_is_written_with_its_panels(tables, tmp_path, name):
     assert all(ax.has_data() for ax in axes)
 
 
-def test_the_rotation_table_beside_the_figure(tables, tmp_path):
+def test_the_rotation_table_only_where_told(tables, tmp_path):
     FIGURES["rotation"](tables, [tmp_path / "rotation.png"])
-    table = pd.read_csv(tmp_path / "rotation.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rotation.png"]
+    FIGURES["rotation"](tables, [tmp_path / "r.png"], table_out=tmp_path / "numbers.csv")
+    table = pd.read_csv(tmp_path / "numbers.csv")
     assert list(table.model) == ["netA", "netB"]
     assert np.allclose(table[["native_min", "native_max"]], 0.6)
     assert np.allclose(table[["change_pct_min", "change_pct_max"]], 20.0)
+
+
+def test_families_come_from_the_models_table(tables, tmp_path):
+    axes = FIGURES["beyond_cnns"](tables, [tmp_path / "b.png"])
+    labels = [line.get_label() for line in axes[0].get_lines()]
+    assert labels == ["netA (CNN)", "netB (ViT)"]
+    assert [line.get_linestyle() for line in axes[0].get_lines()] == ["-", "--"]
+    tables["alignment"].to_parquet(tmp_path / "alignment.parquet")
+    with pytest.raises(InputError, match="'models' table was not given"):
+        draw("beyond_cnns", [tmp_path / "alignment.parquet"], [tmp_path / "c.png"])
 
 
 def test_headline_numbers_known_by_construction(tables):
@@ -149,13 +167,80 @@ def test_the_plan_says_why_a_figure_is_left_out():
         "stimuli.ood lists no OOD set")
 
 
-def test_cli_figure_from_tables_on_disk(tables, tmp_path):
+def _on_disk(tables, folder):
+    """The tables as files, as the workflow writes them; training as CSV."""
+    paths = []
     for name, table in tables.items():
-        table.to_parquet(tmp_path / f"{name}.parquet")
-    draw("training", tmp_path, [tmp_path / "t.png"])
-    assert (tmp_path / "t.png").stat().st_size > 5000
-    done = subprocess.run([sys.executable, "-m", "convergent", "figure", "depth_profile",
-                           "--tables", str(tmp_path / "nope"), "--out", str(tmp_path / "d.png")],
+        path = folder / (f"{name}.csv" if name == "training" else f"{name}.parquet")
+        table.to_csv(path, index=False) if path.suffix == ".csv" else table.to_parquet(path)
+        paths.append(path)
+    return paths
+
+
+def _convergent(*args):
+    return subprocess.run([sys.executable, "-m", "convergent", *map(str, args)],
                           capture_output=True, text=True)
+
+
+def test_tables_are_read_from_the_files_given_each_named_by_its_stem(tables, tmp_path):
+    loaded = load_tables(_on_disk(tables, tmp_path))
+    assert set(loaded) == {"alignment", "accuracy", "training", "models"}
+    pd.testing.assert_frame_equal(loaded["training"], tables["training"])
+    with pytest.raises(InputError, match="no such table"):
+        load_tables([tmp_path / "nope.parquet"])
+    with pytest.raises(InputError, match=".parquet or .csv"):
+        load_tables([tmp_path / "alignment.txt"])
+    with pytest.raises(InputError, match="a second 'alignment' table"):
+        load_tables([tmp_path / "alignment.parquet", tmp_path / "alignment.parquet"])
+    with pytest.raises(InputError, match="the 'accuracy' table was not given"):
+        load_tables([tmp_path / "alignment.parquet"])["accuracy"]
+
+
+def test_cli_figure_from_tables_on_disk(tables, tmp_path):
+    paths = _on_disk(tables, tmp_path)
+    draw("training", paths, [tmp_path / "t.png"])
+    assert (tmp_path / "t.png").stat().st_size > 5000
+    done = _convergent("figure", "depth_profile", "--tables", tmp_path / "nope.parquet",
+                       "--out", tmp_path / "d.png")
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "no such table" in done.stderr and not (tmp_path / "d.png").exists()
+    done = _convergent("figure", "ood_accuracy", "--tables", paths[0], "--out", tmp_path / "o.png")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "the 'accuracy' table was not given" in done.stderr
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_cli_rotation_writes_its_table_to_the_csv_among_its_outputs(tables, tmp_path):
+    (tmp_path / "tables").mkdir()
+    paths = _on_disk(tables, tmp_path / "tables")
+    out = [tmp_path / "rotation.png", tmp_path / "rotation.svg", tmp_path / "rot.csv"]
+    done = _convergent("figure", "rotation", "--tables", *paths, "--out", *out)
+    assert done.returncode == 0, done.stderr
+    assert all(p.stat().st_size > 1000 for p in out[:2])
+    assert list(pd.read_csv(out[2]).model) == ["netA", "netB"]
+    done = _convergent("figure", "training", "--tables", *paths, "--out", tmp_path / "t.png",
+                       tmp_path / "t.csv")
+    assert done.returncode == 2 and "writes no table" in done.stderr
+    assert not (tmp_path / "t.png").exists() and not (tmp_path / "t.csv").exists()
+
+
+def test_cli_summary_from_tables_on_disk(tables, tmp_path):
+    paths = _on_disk(tables, tmp_path)
+    done = _convergent("summary", "--tables", *paths, "--out", tmp_path / "summary.md",
+                       "--left-out", "beyond_cnns=no ViT")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "summary.md").read_text() == write_summary(
+        tables, tmp_path / "again.md", {"beyond_cnns": "no ViT"})
+    done = _convergent("summary", "--tables", paths[0], "--out", tmp_path / "part.md")
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "part.md").read_text()
+    assert "| procrustes gain from training, early layers (depth < 0.5) | +0.300 |" in text
+    assert "n/a (the 'training' table was not given" in text
+
+
+@pytest.mark.parametrize("module", ["convergent.analysis", "convergent.analysis.summary"])
+def test_the_numbers_never_import_matplotlib(module):
+    done = subprocess.run([sys.executable, "-c", f"import {module}, sys; "
+                           "assert 'matplotlib' not in sys.modules, 'matplotlib imported'"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

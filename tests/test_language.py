@@ -15,6 +15,7 @@ from safetensors.torch import load_file
 
 from convergent.data.sentences import generate_sentences, generated_sentences, training_corpus
 from convergent.errors import InputError
+from convergent.extract import extract_text
 from convergent.io import read_layers
 from convergent.models.language import (
     build_language_model,
@@ -25,7 +26,8 @@ from convergent.models.language import (
     sentence_activations,
     tiny_gptneox_config,
 )
-from convergent.train_language import extract_sentences, language_settings, train_language_model
+from convergent.training import train_language_model
+from convergent.training.language import language_settings
 
 torch.set_num_threads(1)
 
@@ -158,7 +160,7 @@ def test_bad_sources_and_arguments_are_input_errors(tiny, tmp_path):
         sentence_activations(model, tokenizer, ["A dog.", " "])
     with pytest.raises(InputError, match="train.epochs"):
         language_settings({"train": {"epochs": -1}})
-    with pytest.raises(InputError, match="model.width: unknown"):
+    with pytest.raises(InputError, match="language.model: unknown setting 'width'"):
         language_settings({"model": {"width": 3}})
     with pytest.raises(InputError, match="multiple of model.heads"):
         tiny_gptneox_config(50, hidden_size=30, heads=4)
@@ -176,9 +178,9 @@ def test_training_learns_and_writes_loadable_checkpoints(tmp_path):
     assert test.loss[2] < test.loss[0] - 1.0  # from ~ln(vocabulary) towards the grammar
     assert test.accuracy[2] > test.accuracy[0] + 0.1
     stimuli = generated_sentences(30, seed=0)
-    scores = [extract_sentences(str(path), None, stimuli, tmp_path / f"acts{e}.safetensors",
-                                pooling="last", labels={"model": "tiny", "epoch": e},
-                                record=tmp_path / f"acts{e}.csv")
+    scores = [extract_text({"checkpoint": path}, stimuli, tmp_path / f"acts{e}.safetensors",
+                           pooling="last", labels={"model": "tiny", "epoch": e},
+                           record=tmp_path / f"acts{e}.csv")
               for e, path in enumerate(checkpoints)]
     assert scores[2].loss < scores[0].loss - 1.0
     layers, ids = read_layers(tmp_path / "acts2.safetensors")

@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 
 from convergent.data.images import InMemoryImages, SeededViews, iterate_batches, load_images
 from convergent.errors import InputError
-from convergent.extract import extract
 from convergent.io import read_layers
 from convergent.models import build_model, layer_names, load_checkpoint
 from convergent.models.moco import (
@@ -28,9 +27,9 @@ from convergent.models.moco import (
     moco_augmentation,
     projection_sizes,
 )
-from convergent.train import train
+from convergent.training import train
 
-from conftest import make_folder
+from conftest import extract_into, make_folder
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -194,7 +193,7 @@ def test_a_moco_checkpoint_extracts_the_architectures_layers(tmp_path, folder):
     model, spec = load_checkpoint(checkpoints[1])
     assert spec["objective"] == "moco" and spec["head"] == {"hidden": 32, "dim": 16}
     stimuli = {"max_images": None, "ood_images": 2, "seed": 0}
-    accuracy = extract(checkpoints[1], folder, stimuli, ["test"], tmp_path / "acts", labels={})
+    accuracy = extract_into(tmp_path / "acts", checkpoints[1], folder, stimuli, ["test"], {})
     layers, ids = read_layers(tmp_path / "acts" / "test.safetensors")
     assert list(layers) == layer_names(build_model("vgg11", 3, 0.125, True)) and len(ids) == 9
     assert math.isnan(accuracy["test"])  # no classifier: a MoCo encoder has no accuracy

@@ -11,13 +11,13 @@ import torch
 import yaml
 
 from convergent.errors import InputError
+from convergent.plan.theory import theory_figures, theory_runs
 from convergent.theory import solve
 from convergent.theory.digits import followed_pair, load_digit_images
 from convergent.theory.experiment import default_points, fit_trajectory, two_point_run
 from convergent.theory.measure import measure
 from convergent.theory.networks import build_network, input_size
 from convergent.theory.results import checks, collect, final_distances, run_one, sweep_movement
-from convergent.theory_plan import theory_figures, theory_runs
 
 from smk import ROOT
 
@@ -191,12 +191,26 @@ def tiny_theory(tmp_path_factory):
         table.to_parquet(out / f"run{k}.parquet")
         pd.DataFrame([fit]).to_csv(out / f"run{k}.csv", index=False)
         paths.append((out / f"run{k}.parquet", out / f"run{k}.csv"))
-    tables = collect([p for p, _ in paths], [f for _, f in paths], out / "tables")
-    return out / "tables", tables
+    tables = collect([p for p, _ in paths], [f for _, f in paths], outputs(out / "tables"))
+    return out / "tables", tables, paths
+
+
+#: Where collect writes each output, by name (the workflow names its own paths).
+OUTPUT_FILES = {"trajectories": "trajectories.parquet", "fits": "fits.csv",
+                "final_distance": "final_distance.csv", "sweep": "sweep.csv",
+                "summary": "summary.md"}
+
+
+def outputs(folder):
+    return {name: folder / file for name, file in OUTPUT_FILES.items()}
+
+
+def table_files(folder):
+    return [path for name, path in outputs(folder).items() if name != "summary"]
 
 
 def test_collect_writes_every_table(tiny_theory):
-    folder, tables = tiny_theory
+    folder, tables, _ = tiny_theory
     trajectories = pd.read_parquet(folder / "trajectories.parquet")
     for column in ("architecture", "seed", "gain", "epoch", "h", "y", "w", "loss",
                    "h_theory", "loss_theory"):
@@ -228,10 +242,11 @@ def test_collect_writes_every_table(tiny_theory):
                                          ("theory_sweep", 2), ("theory_final_distance", 1),
                                          ("theory_digits", 4)])
 def test_every_theory_figure_is_drawn(tiny_theory, tmp_path, name, panels):
-    from convergent.figures.theory import THEORY_FIGURES, load_theory_tables
+    from convergent.analysis.tables import load_tables
+    from convergent.figures.theory import THEORY_FIGURES
 
     out = [tmp_path / f"{name}.png", tmp_path / f"{name}.svg"]
-    axes = THEORY_FIGURES[name](load_theory_tables(tiny_theory[0]), out)
+    axes = THEORY_FIGURES[name](load_tables(table_files(tiny_theory[0])), out)
     assert len(axes) == panels and all(ax.has_data() for ax in axes)
     assert all(p.stat().st_size > 5000 for p in out)
 
@@ -254,6 +269,42 @@ def test_the_cli_runs_one_spec_and_rejects_a_bad_one(tmp_path):
                "--fit", str(tmp_path / "x.csv"))
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
     assert "missing" in bad.stderr and not (tmp_path / "x.parquet").exists()
-    missing = _cli("figure", "theory_sweep", "--tables", str(tmp_path / "none"), "--out",
+    missing = _cli("figure", "theory_sweep", "--tables", str(tmp_path / "none.csv"), "--out",
                    str(tmp_path / "s.png"))
     assert missing.returncode == 2 and "no such table" in missing.stderr
+
+
+def test_collect_writes_each_output_where_told_and_needs_every_one(tiny_theory, tmp_path):
+    folder, _, paths = tiny_theory
+    runs = ["--trajectories", *(str(p) for p, _ in paths), "--fits", *(str(f) for _, f in paths)]
+    where = outputs(tmp_path / "elsewhere")
+    where["fits"] = tmp_path / "fits.parquet"  # the format follows the path
+    done = _cli("collect", *runs, *(f"--out={k}={v}" for k, v in where.items()))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere", "fits.parquet"]
+    pd.testing.assert_frame_equal(pd.read_parquet(where["fits"]),
+                                  pd.read_csv(folder / "fits.csv"), check_dtype=False)
+    assert where["summary"].read_text() == (folder / "summary.md").read_text()
+    for name in ("final_distance", "sweep"):
+        assert where[name].read_text() == (folder / f"{name}.csv").read_text()
+    with pytest.raises(InputError, match="no path for summary"):
+        collect([paths[0][0]], [paths[0][1]], {k: v for k, v in where.items()
+                                               if k != "summary"})
+    with pytest.raises(InputError, match="unknown extra"):
+        collect([paths[0][0]], [paths[0][1]], {**where, "extra": tmp_path / "x.csv"})
+    twice = _cli("collect", *runs, *(f"--out={k}={v}" for k, v in where.items()),
+                 f"--out=sweep={tmp_path / 'x.csv'}")
+    assert twice.returncode == 2 and "sweep: given more than once" in twice.stderr
+    bad = _cli("collect", *runs, "--out", "sweep")
+    assert bad.returncode == 2 and "expected NAME=PATH" in bad.stderr
+
+
+def test_the_cli_draws_a_theory_figure_from_the_table_files(tiny_theory, tmp_path):
+    out = [tmp_path / "sweep.png", tmp_path / "sweep.svg"]
+    done = _cli("figure", "theory_sweep", "--tables", *map(str, table_files(tiny_theory[0])),
+                "--out", *map(str, out))
+    assert done.returncode == 0, done.stderr
+    assert all(p.stat().st_size > 5000 for p in out)
+    done = _cli("figure", "theory_sweep", "--tables", str(tiny_theory[0] / "sweep.csv"),
+                "--out", str(tmp_path / "s.png"))
+    assert done.returncode == 2 and "the 'trajectories' table was not given" in done.stderr

@@ -13,11 +13,10 @@ import pytest
 import torch
 
 from convergent.errors import InputError
-from convergent.extract import extract
 from convergent.io import read_layers
-from convergent.train import train
+from convergent.training import train
 
-from conftest import make_folder
+from conftest import extract_into, make_folder
 
 DATA = {"name": "digits", "image_size": 32, "test_fraction": 0.3, "seed": 0}
 SETTINGS = {"epochs": 3, "batch_size": 128, "lr": 0.05, "momentum": 0.9,
@@ -50,8 +49,8 @@ def test_checkpoint_per_epoch_and_accuracy_log(tmp_path):
     test = log[log.split == "test"].set_index("epoch").accuracy
     assert test[3] > test[0] + 0.2  # it learns
     stimuli = {"max_images": 40, "ood_images": 4, "seed": 0}
-    accuracy = extract(checkpoints[3], DATA, stimuli, ["test", "rotation"], tmp_path / "acts",
-                       labels={"model": "vgg", "seed": 1, "epoch": 3})
+    accuracy = extract_into(tmp_path / "acts", checkpoints[3], DATA, stimuli,
+                            ["test", "rotation"], labels={"model": "vgg", "seed": 1, "epoch": 3})
     layers, ids = read_layers(tmp_path / "acts" / "test.safetensors")
     assert len(layers) == 8 and len(ids) == 40 and 0 <= accuracy["test"] <= 1
     assert len(read_layers(tmp_path / "acts" / "rotation.safetensors")[1]) == 4 * 4
@@ -133,7 +132,7 @@ def test_a_streamed_vit_run_resumes_with_other_workers_to_the_same_weights(tmp_p
     log = pd.read_csv(tmp_path / "straight" / "acc.csv")
     assert log.accuracy.between(0, 1).all() and len(log) == 6
     stimuli = {"max_images": None, "ood_images": 2, "seed": 0}
-    accuracy = extract(straight[-1], folder, stimuli, ["test"], tmp_path / "acts", labels={})
+    accuracy = extract_into(tmp_path / "acts", straight[-1], folder, stimuli, ["test"], {})
     layers, ids = read_layers(tmp_path / "acts" / "test.safetensors")
     assert list(layers) == [f"encoder.layers.encoder_layer_{i}" for i in range(4)]
     assert all(v.shape == (6, 64) for v in layers.values()) and len(ids) == 6

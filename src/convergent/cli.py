@@ -24,14 +24,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _json(text: str) -> dict:
+def _json_value(text: str, kind: type, what: str):
     try:
         value = json.loads(text)
     except json.JSONDecodeError as err:
         raise argparse.ArgumentTypeError(f"not valid JSON ({err})") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("expected a JSON object")
+    if not isinstance(value, kind):
+        raise argparse.ArgumentTypeError(f"expected a JSON {what}")
     return value
+
+
+def _json(text: str) -> dict:
+    return _json_value(text, dict, "object")
+
+
+def _json_list(text: str) -> list:
+    return _json_value(text, list, "list")
 
 
 def _label(text: str) -> tuple[str, object]:
@@ -78,8 +86,8 @@ def _add_executor_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .figure_plan import FIGURE_NEEDS  # light: no matplotlib until a figure is drawn
     from .metrics.contract import METRICS  # no torch import: some verbs never need it
+    from .plan.figures import FIGURE_NEEDS  # light: no matplotlib until a figure is drawn
 
     parser = _Parser(prog="convergent", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"convergent {__version__}")
@@ -127,7 +135,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label", action="append", default=[], type=_label, metavar="KEY=VALUE")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--stop-after", type=int, default=None, help=argparse.SUPPRESS)
     p.set_defaults(run=_run_train)
 
     p = sub.add_parser("extract", help="a vision model's layer activations (conv centre "
@@ -141,8 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated: test (the in-distribution split) and OOD set names")
     p.add_argument("--data", type=_json, required=True)
     p.add_argument("--stimuli", type=_json, required=True)
-    p.add_argument("--out-dir", type=Path, required=True,
-                   help="receives <stimset>.safetensors and <stimset>.accuracy.csv")
+    p.add_argument("--activations", type=Path, nargs="+", required=True,
+                   metavar="FILE.safetensors", help="one per stimulus set, in --stimsets order")
+    p.add_argument("--accuracy", type=Path, nargs="+", required=True, metavar="FILE.csv",
+                   help="one per stimulus set: its accuracy, labels and stimulus count")
     p.add_argument("--label", action="append", default=[], type=_label, metavar="KEY=VALUE")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=None)
@@ -160,7 +169,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label", action="append", default=[], type=_label, metavar="KEY=VALUE")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--stop-after", type=int, default=None, help=argparse.SUPPRESS)
     p.set_defaults(run=_run_train_language)
 
     p = sub.add_parser("extract-text", help="a language model's sentence representations "
@@ -181,18 +189,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alignment", type=Path, nargs="*", default=[])
     p.add_argument("--accuracy", type=Path, nargs="*", default=[])
     p.add_argument("--training", type=Path, nargs="*", default=[])
-    p.add_argument("--out-dir", type=Path, required=True)
+    p.add_argument("--models", type=_json_list, default=[],
+                   help="JSON: one object per model (the plan's model rows)")
+    p.add_argument("--out", type=Path, nargs="+", required=True,
+                   metavar="TABLE.parquet|csv", help="where each table goes: the file's stem "
+                   "names the table (alignment, accuracy, training, models)")
     p.set_defaults(run=_run_aggregate)
 
     p = sub.add_parser("figure", help="draw one figure from the result tables")
     p.add_argument("name", choices=list(FIGURE_NEEDS))
-    p.add_argument("--tables", type=Path, required=True, metavar="DIR",
-                   help="the folder of alignment/accuracy/training.parquet")
-    p.add_argument("--out", type=Path, nargs="+", required=True, metavar="FILE.png|svg")
+    p.add_argument("--tables", type=Path, nargs="+", required=True,
+                   metavar="TABLE.parquet|csv", help="the result tables, each named by its "
+                   "file's stem (alignment.parquet, accuracy.parquet, training.parquet)")
+    p.add_argument("--out", type=Path, nargs="+", required=True, metavar="FILE.png|svg|csv",
+                   help="where the figure goes (format from the suffix); a .csv path receives "
+                   "the numbers the figure shows as a table instead, for the figures that have "
+                   "one (rotation: per architecture, min and max over layers of the native and "
+                   "rotated scores and of the change in %%); no table is written otherwise")
     p.set_defaults(run=_run_figure)
 
     p = sub.add_parser("summary", help="the headline numbers as markdown")
-    p.add_argument("--tables", type=Path, required=True, metavar="DIR")
+    p.add_argument("--tables", type=Path, nargs="+", required=True,
+                   metavar="TABLE.parquet|csv", help="the result tables, each named by its "
+                   "file's stem; a headline whose table is not given says so")
     p.add_argument("--out", type=Path, required=True, metavar="summary.md")
     p.add_argument("--left-out", action="append", default=[], type=_label, metavar="NAME=WHY",
                    help="a figure the config cannot feed, and why (repeatable)")
@@ -220,14 +239,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_theory_parser(sub) -> None:
-    from .theory_plan import THEORY_FIGURE_NEEDS
+    from .plan.theory import THEORY_FIGURE_NEEDS
 
     theory = sub.add_parser("theory", help="the two-point effective theory: run an "
                             "experiment, collect the runs, draw a figure")
     verbs = theory.add_subparsers(dest="theory_command", required=True, parser_class=_Parser)
     p = verbs.add_parser("run", help="train one run, fit the theory, write its trajectory")
     p.add_argument("--spec", type=_json, required=True,
-                   help="JSON: one run of convergent.theory_plan.theory_runs")
+                   help="JSON: one run of convergent.plan.theory.theory_runs")
     p.add_argument("--trajectory", type=Path, required=True, metavar="FILE.parquet")
     p.add_argument("--fit", type=Path, required=True, metavar="FILE.csv")
     p.add_argument("--threads", type=int, default=None)
@@ -235,13 +254,17 @@ def _add_theory_parser(sub) -> None:
     p = verbs.add_parser("collect", help="the theory tables and the checked summary")
     p.add_argument("--trajectories", type=Path, nargs="+", required=True)
     p.add_argument("--fits", type=Path, nargs="+", required=True)
-    p.add_argument("--out-dir", type=Path, required=True)
+    p.add_argument("--out", action="append", required=True, type=_named_path,
+                   metavar="NAME=PATH", help="where one output goes (repeat for each of "
+                   "trajectories, fits, final_distance, sweep: .parquet or .csv; summary: .md)")
     p.add_argument("--default", default="default",
                    help="the variant the required fit quality is checked on")
     p.set_defaults(run=_run_theory_collect)
     p = verbs.add_parser("figure", help="draw one theory figure from the theory tables")
     p.add_argument("name", choices=list(THEORY_FIGURE_NEEDS))
-    p.add_argument("--tables", type=Path, required=True, metavar="DIR")
+    p.add_argument("--tables", type=Path, nargs="+", required=True,
+                   metavar="TABLE.parquet|csv", help="the theory tables, each named by its "
+                   "file's stem (trajectories, fits, final_distance, sweep)")
     p.add_argument("--out", type=Path, nargs="+", required=True, metavar="FILE.png|svg")
     p.set_defaults(run=_run_theory_figure)
 
@@ -255,10 +278,21 @@ def _run_theory_run(args) -> int:
     return 0
 
 
+def _named_path(text: str) -> tuple[str, Path]:
+    """NAME=PATH."""
+    name, sep, path = text.partition("=")
+    if not sep or not name or not path:
+        raise argparse.ArgumentTypeError(f"expected NAME=PATH, got {text!r}")
+    return name, Path(path)
+
+
 def _run_theory_collect(args) -> int:
     from .theory.results import collect
 
-    collect(args.trajectories, args.fits, args.out_dir, default=args.default)
+    names = [name for name, _ in args.out]
+    if twice := sorted({name for name in names if names.count(name) > 1}):
+        raise ConvergentError(f"--out {', '.join(twice)}: given more than once")
+    collect(args.trajectories, args.fits, dict(args.out), default=args.default)
     return 0
 
 
@@ -292,8 +326,6 @@ def _run_score(args) -> int:
 def _run_grid(args) -> int:
     from .io import write_table
 
-    if args.rotate is not None and "permutation" not in args.metrics:
-        raise ConvergentError("--rotate needs permutation among --metrics")
     if args.executor is None:
         table = _grid_here(args)
     else:
@@ -309,7 +341,7 @@ def _grid_here(args):
     from .metrics import grid
     from .metrics.engine import check_metrics
 
-    check_metrics(args.metrics)
+    check_metrics(args.metrics, args.rotate)
     layers_a, ids_a = read_layers(args.a)
     layers_b, ids_b = read_layers(args.b)
     check_same_stimuli(ids_a, ids_b, args.a, args.b)
@@ -349,11 +381,10 @@ def _device(name: str, threads: int | None):
 
 
 def _run_train(args) -> int:
-    from .train import train
+    from .training import train
 
     train(args.model, args.seed, args.data, args.settings, args.state_dir, args.checkpoints,
-          args.log, device=_device(args.device, args.threads), stop_after=args.stop_after,
-          labels=dict(args.label))
+          args.log, device=_device(args.device, args.threads), labels=dict(args.label))
     return 0
 
 
@@ -363,43 +394,35 @@ def _run_extract(args) -> int:
     if (args.checkpoint is None) == (args.source is None):
         raise ConvergentError("give a checkpoint file or --source, not both or neither")
     extract(args.checkpoint if args.source is None else args.source, args.data, args.stimuli,
-            args.stimsets, args.out_dir, labels=dict(args.label),
+            args.stimsets, args.activations, args.accuracy, labels=dict(args.label),
             device=_device(args.device, args.threads))
     return 0
 
 
 def _run_train_language(args) -> int:
-    from .train_language import train_language_model
+    from .training import train_language_model
 
     train_language_model(args.seed, args.settings, args.state_dir, args.checkpoints, args.log,
-                         device=_device(args.device, args.threads), stop_after=args.stop_after,
-                         labels=dict(args.label))
+                         device=_device(args.device, args.threads), labels=dict(args.label))
     return 0
 
 
 def _run_extract_text(args) -> int:
     from .data.sentences import load_sentence_set
-    from .train_language import extract_sentences
+    from .extract import extract_text
 
-    source, spec = args.source, dict(args.sentences)
-    if "checkpoint" in source:
-        where, revision = str(source["checkpoint"]), None
-    elif "hub_id" in source:
-        where, revision = source["hub_id"], source.get("revision")
-    else:
-        raise ConvergentError(f"--source {source}: give 'checkpoint' or 'hub_id'")
+    spec = dict(args.sentences)
     pooling = spec.pop("pooling", "mean")
-    sentences = load_sentence_set(spec)
-    extract_sentences(where, revision, sentences, args.out, pooling=pooling,
-                      labels=dict(args.label), record=args.record, stimset="sentences",
-                      device=_device(args.device, args.threads))
+    extract_text(args.source, load_sentence_set(spec), args.out, pooling=pooling,
+                 labels=dict(args.label), record=args.record, stimset="sentences",
+                 device=_device(args.device, args.threads))
     return 0
 
 
 def _run_aggregate(args) -> int:
     from .aggregate import aggregate
 
-    aggregate(args.alignment, args.accuracy, args.training, args.out_dir)
+    aggregate(args.alignment, args.accuracy, args.training, args.models, args.out)
     return 0
 
 
@@ -411,8 +434,8 @@ def _run_figure(args) -> int:
 
 
 def _run_summary(args) -> int:
-    from .figures import load_tables
-    from .summary import write_summary
+    from .analysis.summary import write_summary
+    from .analysis.tables import load_tables
 
     write_summary(load_tables(args.tables), args.out, dict(args.left_out), args.config)
     return 0

@@ -105,7 +105,7 @@ def check_grid_spec(spec: GridSpec) -> int:
     from .metrics.engine import check_metrics, check_pairs
     from .metrics.layer import check_settings
 
-    check_metrics(spec.metrics)
+    check_metrics(spec.metrics, spec.rotate)
     check_settings(spec.folds, spec.corr)
     if spec.rotate is not None and "permutation" not in spec.metrics:
         raise InputError("rotate needs permutation among the metrics")

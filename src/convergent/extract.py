@@ -1,16 +1,30 @@
-"""Activations of one model on stimulus sets, and its accuracy on each."""
+"""The representations of one model on its stimuli, and how well it does on them.
+
+Vision (:func:`extract`): layer activations on stimulus sets of images, and the classifier's
+accuracy on each. Language (:func:`extract_text`): sentence representations after each block,
+and the next-token loss and accuracy on the sentences, which stand in for a classifier's
+accuracy.
+"""
 
 from __future__ import annotations
 
 import math
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from .data import CATEGORIES, ImageSet, build_stimset, ood_accuracy
+from .errors import InputError
 from .io import write_layers, write_rows
 from .models import check_image_size, extract_activations, load_vision_model
+from .models.language import run_sentences
+from .models.sources import load_language_source
+
+if TYPE_CHECKING:
+    from .data.sentences import SentenceSet
+    from .models.language import SentenceScore
 
 
 def classifier_accuracy(outputs: torch.Tensor, images: ImageSet, spec: dict,
@@ -33,29 +47,58 @@ def classifier_accuracy(outputs: torch.Tensor, images: ImageSet, spec: dict,
 
 
 def extract(checkpoint: Path | str | os.PathLike | dict, data: dict, stimuli: dict,
-            stimsets: list[str], out_dir: Path, labels: dict, batch_size: int = 256,
-            device="cpu") -> dict[str, float]:
-    """For each stimulus set, write ``out_dir/<stimset>.safetensors`` (the model's layers under
-    its rule — centre-pixel conv outputs, or the [CLS] token after each ViT block — in network
-    order, stimulus ids in the metadata) and ``out_dir/<stimset>.accuracy.csv`` (``labels``,
-    stimset, accuracy, stimuli; accuracy as in :func:`classifier_accuracy`).
+            stimsets: list[str], activations: list[Path], accuracy: list[Path], labels: dict,
+            batch_size: int = 256, device="cpu") -> dict[str, float]:
+    """For each stimulus set ``stimsets[i]``, write ``activations[i]`` (a safetensors file: the
+    model's layers under its rule — centre-pixel conv outputs, or the [CLS] token after each
+    ViT block — in network order, stimulus ids in the metadata) and ``accuracy[i]`` (a one-row
+    CSV: ``labels``, stimset, accuracy, stimuli; accuracy as in :func:`classifier_accuracy`).
 
     ``checkpoint`` is any source :func:`convergent.models.load_vision_model` takes: a
     checkpoint path, or a dict naming torchvision weights. One job handles several sets of one
     model because starting Python with torch and torchvision costs seconds, more than
     extracting a set of a small network.
     """
+    if not len(stimsets) == len(activations) == len(accuracy):
+        raise InputError(f"{len(stimsets)} stimulus sets need as many activation and accuracy "
+                         f"paths, got {len(activations)} and {len(accuracy)}")
     model, spec = load_vision_model(checkpoint, device)
     accuracies = {}
-    for stimset in stimsets:
+    for stimset, layers_path, accuracy_path in zip(stimsets, activations, accuracy,
+                                                   strict=True):
         images = build_stimset(data, stimuli, stimset)
         check_image_size(model, images.images.shape[-1], f"stimulus set {stimset!r}")
         batches = (images.images[i:i + batch_size] for i in range(0, len(images), batch_size))
         layers, outputs = extract_activations(model, batches, device)
-        accuracy = classifier_accuracy(outputs, images, spec,
-                                       summary=bool(stimuli.get("ood_summary")))
-        write_layers(Path(out_dir) / f"{stimset}.safetensors", layers, images.ids)
-        write_rows([{**labels, "stimset": stimset, "accuracy": accuracy,
-                     "stimuli": len(images)}], Path(out_dir) / f"{stimset}.accuracy.csv")
-        accuracies[stimset] = accuracy
+        score = classifier_accuracy(outputs, images, spec,
+                                    summary=bool(stimuli.get("ood_summary")))
+        write_layers(layers_path, layers, images.ids)
+        write_rows([{**labels, "stimset": stimset, "accuracy": score, "stimuli": len(images)}],
+                   accuracy_path)
+        accuracies[stimset] = score
     return accuracies
+
+
+def extract_text(source: str | os.PathLike | dict, sentences: SentenceSet, out_path: Path,
+                 pooling: str = "mean", labels: dict | None = None, record: Path | None = None,
+                 batch_size: int = 32, device="cpu", local_files_only: bool = False,
+                 stimset: str | None = None) -> SentenceScore:
+    """Write a language model's sentence representations and return its next-token score.
+
+    ``source`` is any source :func:`convergent.models.load_language_source` takes: a folder or
+    hub id, ``{"checkpoint": folder}`` (e.g. an epoch of
+    :func:`convergent.training.train_language_model`) or ``{"hub_id": ..., "revision": ...}``.
+    The safetensors file ``out_path`` holds one (sentences × hidden) tensor per layer
+    (``embed``, ``block0`` …), sentences pooled by ``pooling``, with ``sentences.ids`` as its
+    stimulus ids. ``record``, when given, receives a one-row CSV: ``labels``, stimset
+    (``stimset``, default the set's name), loss, accuracy, tokens, stimuli.
+    """
+    model, tokenizer = load_language_source(source, device, local_files_only)
+    layers, score = run_sentences(model, tokenizer, sentences.texts, pooling, batch_size,
+                                  device)
+    write_layers(Path(out_path), layers, sentences.ids)
+    if record is not None:
+        write_rows([{**(labels or {}), "stimset": stimset or sentences.name, "loss": score.loss,
+                     "accuracy": score.accuracy, "tokens": score.tokens,
+                     "stimuli": len(sentences)}], Path(record))
+    return score

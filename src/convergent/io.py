@@ -44,6 +44,33 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             os.unlink(tmp)
 
 
+@contextmanager
+def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary directory beside ``path``; it replaces ``path`` (an earlier directory
+    included) only if the block succeeds, and is removed if it fails."""
+    import shutil
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    try:
+        yield tmp
+        # mkdtemp creates 0700 and safetensors files come out 0600; outputs get the usual mode
+        os.chmod(tmp, 0o777 & ~UMASK)
+        for file in tmp.iterdir():
+            os.chmod(file, 0o666 & ~UMASK)
+        if path.exists():
+            # rename() cannot replace a non-empty directory: move the old one aside first
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+            os.replace(path, old / path.name)
+            os.replace(tmp, path)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def read_array(path: str | os.PathLike) -> np.ndarray:
     """A ``.npy`` array (pickles refused)."""
     try:

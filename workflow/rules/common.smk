@@ -1,63 +1,29 @@
-# Config → validated settings, every output path (in one place), and the job tables.
-import itertools
+# The validated config, every path of the workflow (here and nowhere else), wildcard constraints,
+# and input functions over the job tables that convergent.plan builds from the config.
 import json
 import shlex
 import sys
 
-import pandas as pd
-import yaml
 from snakemake.utils import validate
 
-with open(workflow.source_path("../schemas/config.schema.yaml")) as _schema:
-    SCHEMA = yaml.safe_load(_schema)
+from convergent.config import config_error, section_schema
+from convergent.plan import IMAGES, SENTENCES, alternatives, make_plan
+from convergent.plan.models import model_rows
 
-
-def config_error(config, schema):
-    """The first schema violation as one line naming the key, or None."""
-    import jsonschema
-
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config),
-                    key=lambda e: list(map(str, e.absolute_path)))
-    if not errors:
-        return None
-    key = ".".join(map(str, errors[0].absolute_path)) or "(top level)"
-    return f"config error at {key}: {errors[0].message}"
-
-
-if (_problem := config_error(config, SCHEMA)) is not None:
+if (_problem := config_error(config)) is not None:
     sys.exit(_problem)
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
-_MODEL_SCHEMA = SCHEMA["properties"]["models"]["additionalProperties"]
-MODEL_DEFAULTS = {key: spec["default"] for key, spec in _MODEL_SCHEMA["properties"].items()
-                  if "default" in spec}
-
-def _models():
-    from convergent.model_plan import groups, resolve_models
-
-    try:
-        models = resolve_models(config, MODEL_DEFAULTS)
-    except ValueError as err:
-        sys.exit(f"config error at {err}")
-    return models, groups(models)
-
-
-MODELS, CROSS_GROUPS = _models()
-
-
-def trained(modality):
-    """Models of a modality trained by this workflow."""
-    return [m for m, s in MODELS.items() if s["source"] == "train" and s["modality"] == modality]
-
-
-VISION_TRAINED, LANGUAGE_TRAINED = trained("vision"), trained("language")
+_MODEL_SCHEMA = section_schema("models.*")["properties"]
+try:
+    PLAN = make_plan(config, {k: v["default"] for k, v in _MODEL_SCHEMA.items() if "default" in v})
+except ValueError as err:
+    sys.exit(f"config error at {err}")
+MODELS = PLAN.models
+OOD = config["stimuli"]["ood"]
 # the shared training axes of models trained here (a rule's outputs cannot vary per model)
 VISION_EPOCHS = list(range(config["train"]["epochs"] + 1))
 LANGUAGE_EPOCHS = list(range(config["language"]["train"]["epochs"] + 1))
-ID = "test"  # the in-distribution image set: the test split
-TEXT = "sentences"  # the language models' stimuli
-OOD = config["stimuli"]["ood"]
-ANALYSES = config["align"]["analyses"]
 
 
 # ---- every path of the workflow ----------------------------------------------------------
@@ -69,7 +35,6 @@ PATHS = {
     "checkpoint": f"{RESULTS}/checkpoints/{NET}/epoch{{epoch}}.pt",
     "lm_checkpoint": f"{RESULTS}/checkpoints/{NET}/epoch{{epoch}}",
     "train_log": f"{RESULTS}/checkpoints/{NET}/accuracy.csv",
-    "epoch_dir": f"{RESULTS}/activations/{NET}/epoch{{epoch}}",
     "activations": f"{RESULTS}/activations/{NET}/epoch{{epoch}}/{{stimset}}.safetensors",
     "accuracy": f"{RESULTS}/activations/{NET}/epoch{{epoch}}/{{stimset}}.accuracy.csv",
     "alignment": f"{RESULTS}/alignment/{{analysis}}/{{corr}}/{PAIR}/epoch{{epoch}}/{{stimset}}.parquet",
@@ -78,7 +43,9 @@ PATHS = {
     "summary": f"{RESULTS}/summary.md",
     "theory_run": f"{RESULTS}/theory/runs/{{experiment}}/{{run}}/seed{{seed}}.parquet",
     "theory_fit": f"{RESULTS}/theory/runs/{{experiment}}/{{run}}/seed{{seed}}.fit.csv",
-    "theory": f"{RESULTS}/theory",
+    "theory_table": f"{RESULTS}/theory/{{table}}.{{ext}}",
+    "theory_summary": f"{RESULTS}/theory/summary.md",
+    "theory_figure": f"{RESULTS}/theory/figures/{{figure}}.{{ext}}",
 }
 LOG = {
     "train": f"{LOGS}/train/{NET}.log",
@@ -91,92 +58,91 @@ LOG = {
     "theory_collect": f"{LOGS}/theory/collect.log",
     "theory_figure": f"{LOGS}/theory/{{figure}}.log",
 }
-
-
-def _alternatives(values):
-    import re
-
-    return "|".join(re.escape(v) for v in sorted(map(str, values), key=len, reverse=True)) or "(?!)"
+#: The result tables (name → formats) and the theory's tables (name → format).
+TABLES = {name: ("parquet", "csv") for name in ("alignment", "accuracy", "training", "models")}
+THEORY_TABLES = {"trajectories": "parquet", "fits": "csv", "final_distance": "csv",
+                 "sweep": "csv"}
+#: Figures that also write a table of what they show.
+FIGURE_TABLES = {"rotation"}
 
 
 wildcard_constraints:
-    model=_alternatives(MODELS),
-    model_x=_alternatives(MODELS),
-    model_y=_alternatives(MODELS),
+    model=alternatives(MODELS),
+    model_x=alternatives(MODELS),
+    model_y=alternatives(MODELS),
     seed=r"\d+",
     seed_x=r"\d+",
     seed_y=r"\d+",
     epoch=r"\d+",
-    stimset=_alternatives([ID, TEXT, *OOD]),
+    stimset=alternatives([IMAGES, SENTENCES, *OOD]),
     analysis="seeds|cross|training|ood|rotation",
     corr="pearson|spearman",
     experiment="architectures|sweep|final_distance|digits",
     run=r"[A-Za-z0-9_.\-]+",
 
 
-# ---- job tables -----------------------------------------------------------------------------
-def seed_pairs(model):
-    return [(model, a, model, b) for a, b in itertools.combinations(MODELS[model]["seeds"], 2)]
+# ---- paths of a set of jobs ----------------------------------------------------------------
+def jobs_paths(key, jobs):
+    """PATHS[key] filled from every row of a job table."""
+    return expand(PATHS[key], zip, **jobs.astype(str).to_dict("list"))
 
 
-def cross_pairs():
-    """Every pair of models of a group, a model with itself included: the same model across
-    its first two seeds, two models at their first seeds."""
-    pairs = []
-    for group in CROSS_GROUPS:
-        for a, b in itertools.combinations_with_replacement(group, 2):
-            seeds_a, seeds_b = MODELS[a]["seeds"], MODELS[b]["seeds"]
-            if a == b and len(seeds_a) < 2:
-                continue
-            pairs.append((a, seeds_a[0], b, seeds_a[1] if a == b else seeds_b[0]))
-    return pairs
+def training_logs():
+    return [PATHS["train_log"].format(model=m, seed=s)
+            for m in PLAN.trained("vision") + PLAN.trained("language") for s in MODELS[m]["seeds"]]
 
 
-def _settings(analysis, model):
-    """(epoch, stimulus set) of one analysis for one model."""
-    spec = MODELS[model]
-    epochs, final, stimset = spec["epochs"], spec["epochs"][-1], spec["stimset"]
-    return {
-        "seeds": [(e, stimset) for e in sorted({epochs[0], final})],
-        "cross": [(final, stimset)],
-        "training": [(e, stimset) for e in epochs],
-        "ood": [(final, s) for s in OOD] if spec["modality"] == "vision" else [],
-        "rotation": [(final, stimset)],
-    }[analysis]
+def table_paths(ext=None):
+    return [PATHS["table"].format(table=t, ext=e) for t, formats in TABLES.items()
+            for e in formats if ext in (None, e)]
 
 
-def alignment_jobs() -> pd.DataFrame:
-    """One row per align job: (analysis, corr, model pair, epoch, stimulus set)."""
-    rows = []
-    for analysis in ANALYSES:
-        if analysis == "cross":
-            pairs = cross_pairs()
-        else:
-            pairs = [p for m in MODELS for p in seed_pairs(m)]
-        for corr in config["align"]["corr"]:
-            for mx, sx, my, sy in pairs:
-                for epoch, stimset in _settings(analysis, mx):
-                    rows.append(dict(analysis=analysis, corr=corr, model_x=mx, seed_x=sx,
-                                     model_y=my, seed_y=sy, epoch=epoch, stimset=stimset))
-    return pd.DataFrame(rows, columns=["analysis", "corr", "model_x", "seed_x", "model_y",
-                                       "seed_y", "epoch", "stimset"])
+def figure_paths(name):
+    extra = ["csv"] if name in FIGURE_TABLES else []
+    return [PATHS["figure"].format(figure=name, ext=e) for e in ("png", "svg", *extra)]
 
 
-ALIGN_JOBS = alignment_jobs()
+def theory_table_paths():
+    return [PATHS["theory_table"].format(table=t, ext=e) for t, e in THEORY_TABLES.items()]
 
 
-def extraction_jobs() -> pd.DataFrame:
-    """Every (model, seed, epoch, stimulus set) an align job reads."""
-    sides = [ALIGN_JOBS[[f"model_{s}", f"seed_{s}", "epoch", "stimset"]].set_axis(
-        ["model", "seed", "epoch", "stimset"], axis=1) for s in "xy"]
-    return pd.concat(sides).drop_duplicates().sort_values(
-        ["model", "seed", "epoch", "stimset"]).reset_index(drop=True)
+def theory_run_paths(kind):
+    return [PATHS[f"theory_{kind}"].format(experiment=e, run=r, seed=s)
+            for e, r, s in PLAN.theory_runs]
 
 
-EXTRACT_JOBS = extraction_jobs()
+def theory_figure_paths(name):
+    return [PATHS["theory_figure"].format(figure=name, ext=e) for e in ("png", "svg")]
 
 
-# ---- input functions and params ---------------------------------------------------------------
+def theory_targets():
+    if not PLAN.theory_runs:
+        return []
+    return (theory_table_paths() + [PATHS["theory_summary"]]
+            + [path for name in PLAN.theory_figures for path in theory_figure_paths(name)])
+
+
+def all_targets():
+    theory = theory_targets() if config["theory"]["enabled"] else []
+    return (table_paths() + [PATHS["summary"]]
+            + [path for name in PLAN.figures for path in figure_paths(name)] + theory)
+
+
+# ---- input functions and params -------------------------------------------------------------
+def as_json(section):
+    return json.dumps(section, sort_keys=True)
+
+
+def labels(**values):
+    """--label KEY=VALUE arguments, quoted for the shell."""
+    return " ".join(f"--label {shlex.quote(f'{k}={v}')}" for k, v in values.items())
+
+
+def named_outputs(paths):
+    """--out NAME=PATH arguments, quoted for the shell."""
+    return " ".join(f"--out {shlex.quote(f'{k}={v}')}" for k, v in paths.items())
+
+
 def model_input(wildcards):
     """The checkpoint file (or model folder) an extract job reads, when it is one of this
     workflow's or the user's; hub models and torchvision weights have none."""
@@ -202,21 +168,8 @@ def model_source(wildcards):
                     "revision": spec["revision"].format(**at)})
 
 
-def training_logs():
-    return [PATHS["train_log"].format(model=m, seed=s) for m in VISION_TRAINED + LANGUAGE_TRAINED
-            for s in MODELS[m]["seeds"]]
-
-
-def as_json(section):
-    return json.dumps(section, sort_keys=True)
-
-
-def labels(**values):
-    """--label KEY=VALUE arguments, quoted for the shell."""
-    return " ".join(f"--label {shlex.quote(f'{k}={v}')}" for k, v in values.items())
-
-
 def side(wildcards, s):
+    """The activation file of side x or y of an align job."""
     return PATHS["activations"].format(model=getattr(wildcards, f"model_{s}"),
                                        seed=getattr(wildcards, f"seed_{s}"),
                                        epoch=wildcards.epoch, stimset=wildcards.stimset)
@@ -228,64 +181,5 @@ def align_metrics(wildcards):
     return ",".join(config["align"]["metrics"][wildcards.analysis])
 
 
-def table_paths(ext):
-    return [PATHS["table"].format(table=t, ext=ext) for t in ("alignment", "accuracy", "training")]
-
-
-# ---- figures: what the config's results can feed, and why the rest is left out -------------
-def _figure_plan():
-    from convergent.figure_plan import FIGURE_NEEDS, left_out
-
-    missing = left_out(ANALYSES, config["align"]["metrics"], config["align"]["corr"], OOD,
-                       MODELS)
-    return [name for name in FIGURE_NEEDS if name not in missing], missing
-
-
-FIGURES, LEFT_OUT = _figure_plan()
-
-
-def figure_paths(name):
-    return [PATHS["figure"].format(figure=name, ext=ext) for ext in ("png", "svg")]
-
-
-# ---- the two-point theory: one job per run, from convergent.theory_plan -------------------
-def _theory_plan():
-    from convergent.theory_plan import theory_figures, theory_runs
-
-    theory = config["theory"]
-    try:
-        runs = theory_runs(theory)
-    except ValueError as err:
-        sys.exit(f"config error at {err}")
-    return {(r["experiment"], r["run"], str(r["seed"])): r for r in runs}, theory_figures(theory)
-
-
-THEORY_RUNS, THEORY_FIGURES = _theory_plan()
-THEORY_TABLES = [f"{PATHS['theory']}/{name}" for name in
-                 ("trajectories.parquet", "fits.csv", "final_distance.csv", "sweep.csv")]
-
-
-def theory_run_paths(kind):
-    return [PATHS[f"theory_{kind}"].format(experiment=e, run=r, seed=s)
-            for e, r, s in THEORY_RUNS]
-
-
 def theory_spec(wildcards):
-    return as_json(THEORY_RUNS[(wildcards.experiment, wildcards.run, wildcards.seed)])
-
-
-def theory_figure_paths(name):
-    return [f"{PATHS['theory']}/figures/{name}.{ext}" for ext in ("png", "svg")]
-
-
-def theory_targets():
-    if not THEORY_RUNS:
-        return []
-    return (THEORY_TABLES + [f"{PATHS['theory']}/summary.md"]
-            + [path for name in THEORY_FIGURES for path in theory_figure_paths(name)])
-
-
-def all_targets():
-    theory = theory_targets() if config["theory"]["enabled"] else []
-    return (table_paths("parquet") + table_paths("csv") + [PATHS["summary"]]
-            + [path for name in FIGURES for path in figure_paths(name)] + theory)
+    return as_json(PLAN.theory_runs[(wildcards.experiment, wildcards.run, wildcards.seed)])

@@ -7,15 +7,14 @@ rule extract_id:
     input:
         model_input,
     output:
-        activations=PATHS["activations"].replace("{stimset}", ID),
-        accuracy=PATHS["accuracy"].replace("{stimset}", ID),
+        activations=PATHS["activations"].replace("{stimset}", IMAGES),
+        accuracy=PATHS["accuracy"].replace("{stimset}", IMAGES),
     log:
-        LOG["extract"].replace("{stimset}", ID),
+        LOG["extract"].replace("{stimset}", IMAGES),
     wildcard_constraints:
-        model=_alternatives(m for m, s in MODELS.items() if s["modality"] == "vision"),
+        model=alternatives(PLAN.of_modality("vision")),
     params:
         source=model_source,
-        out_dir=PATHS["epoch_dir"],
         data=as_json(config["data"]),
         stimuli=as_json(config["stimuli"]),
         labels=lambda wc: labels(model=wc.model, seed=wc.seed, epoch=wc.epoch),
@@ -23,8 +22,9 @@ rule extract_id:
     conda:
         "../envs/convergent.yaml"
     shell:
-        "convergent extract --source {params.source:q} --stimsets {ID} --data {params.data:q}"
-        " --stimuli {params.stimuli:q} --out-dir {params.out_dir:q} {params.labels}"
+        "convergent extract --source {params.source:q} --stimsets {IMAGES} --data {params.data:q}"
+        " --stimuli {params.stimuli:q} --activations {output.activations:q}"
+        " --accuracy {output.accuracy:q} {params.labels}"
         " --threads {threads} > {log:q} 2>&1"
 
 
@@ -38,10 +38,9 @@ rule extract_ood:
     log:
         LOG["extract"].replace("{stimset}", "ood"),
     wildcard_constraints:
-        model=_alternatives(m for m, s in MODELS.items() if s["modality"] == "vision"),
+        model=alternatives(PLAN.of_modality("vision")),
     params:
         source=model_source,
-        out_dir=PATHS["epoch_dir"],
         stimsets=",".join(OOD),
         data=as_json(config["data"]),
         stimuli=as_json(config["stimuli"]),
@@ -51,8 +50,8 @@ rule extract_ood:
         "../envs/convergent.yaml"
     shell:
         "convergent extract --source {params.source:q} --stimsets {params.stimsets:q}"
-        " --data {params.data:q} --stimuli {params.stimuli:q} --out-dir {params.out_dir:q}"
-        " {params.labels} --threads {threads} > {log:q} 2>&1"
+        " --data {params.data:q} --stimuli {params.stimuli:q} --activations {output.activations:q}"
+        " --accuracy {output.accuracy:q} {params.labels} --threads {threads} > {log:q} 2>&1"
 
 
 rule extract_text:
@@ -61,12 +60,12 @@ rule extract_text:
     input:
         model_input,
     output:
-        activations=PATHS["activations"].replace("{stimset}", TEXT),
-        accuracy=PATHS["accuracy"].replace("{stimset}", TEXT),
+        activations=PATHS["activations"].replace("{stimset}", SENTENCES),
+        accuracy=PATHS["accuracy"].replace("{stimset}", SENTENCES),
     log:
-        LOG["extract"].replace("{stimset}", TEXT),
+        LOG["extract"].replace("{stimset}", SENTENCES),
     wildcard_constraints:
-        model=_alternatives(m for m, s in MODELS.items() if s["modality"] == "language"),
+        model=alternatives(PLAN.of_modality("language")),
     params:
         source=model_source,
         sentences=as_json(config["sentences"]),

@@ -26,28 +26,29 @@ rule theory_collect:
         trajectories=theory_run_paths("run"),
         fits=theory_run_paths("fit"),
     output:
-        THEORY_TABLES,
-        report(f"{PATHS['theory']}/summary.md", caption="../report/theory_summary.rst",
+        theory_table_paths(),
+        report(PATHS["theory_summary"], caption="../report/theory_summary.rst",
                category="Theory"),
     log:
         LOG["theory_collect"],
     params:
-        out_dir=PATHS["theory"],
+        outputs=named_outputs(dict(zip(THEORY_TABLES, theory_table_paths()),
+                                   summary=PATHS["theory_summary"])),
     conda:
         "../envs/convergent.yaml"
     shell:
         "convergent theory collect --trajectories {input.trajectories:q}"
-        " --fits {input.fits:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"
+        " --fits {input.fits:q} {params.outputs} > {log:q} 2>&1"
 
 
-for _figure in THEORY_FIGURES:
+for _figure in PLAN.theory_figures:
 
     rule:
         name:
             f"figure_{_figure}"
         localrule: True
         input:
-            THEORY_TABLES,
+            theory_table_paths(),
         output:
             report(theory_figure_paths(_figure)[0], caption=f"../report/{_figure}.rst",
                    category="Theory"),
@@ -56,11 +57,10 @@ for _figure in THEORY_FIGURES:
             LOG["theory_figure"].format(figure=_figure),
         params:
             name=_figure,
-            tables=PATHS["theory"],
         conda:
             "../envs/convergent.yaml"
         shell:
-            "convergent theory figure {params.name} --tables {params.tables:q}"
+            "convergent theory figure {params.name} --tables {input:q}"
             " --out {output:q} > {log:q} 2>&1"
 
 

@@ -7,7 +7,7 @@ rule train:
     log:
         LOG["train"],
     wildcard_constraints:
-        model=_alternatives(VISION_TRAINED),
+        model=alternatives(PLAN.trained("vision")),
     params:
         model=lambda wc: as_json({k: MODELS[wc.model][k] for k in ("arch", "width",
                                                                     "small_input")}),
@@ -37,7 +37,7 @@ rule train_language:
     log:
         LOG["train"],
     wildcard_constraints:
-        model=_alternatives(LANGUAGE_TRAINED),
+        model=alternatives(PLAN.trained("language")),
     params:
         settings=as_json({k: v for k, v in config["language"].items() if k != "threads"}),
         state=PATHS["state"],

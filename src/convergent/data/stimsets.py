@@ -1,5 +1,6 @@
-"""Named stimulus sets: ``test`` (the in-distribution test split) and the 17 OOD sets, read
-from the published images when ``stimuli.ood_root`` names their directory, else generated."""
+"""Named stimulus sets: the in-distribution test images (:data:`convergent.plan.IMAGES`) and
+the 17 OOD sets, read from the published images when ``stimuli.ood_root`` names their folder,
+else generated."""
 
 from __future__ import annotations
 
@@ -8,11 +9,10 @@ import os
 import numpy as np
 
 from ..errors import InputError
+from ..plan.models import IMAGES
 from .images import ImageSet, image_dataset, load_images
 from .ood import OOD_SETS, make_ood_set
 from .ood_folder import read_ood_folder
-
-IN_DISTRIBUTION = "test"
 
 
 def _first_per_seed(data: dict, limit: int | None, seed: int) -> ImageSet:
@@ -48,16 +48,16 @@ def build_stimset(data: dict, stimuli: dict, stimset: str) -> ImageSet:
     the generated one. Without it, the set is generated from a seeded subset of ``ood_images``
     test images (``ood.make_ood_set``).
     """
-    if stimset != IN_DISTRIBUTION and stimset not in OOD_SETS:
-        raise InputError(f"unknown stimulus set {stimset!r}; choose from {IN_DISTRIBUTION}, "
+    if stimset != IMAGES and stimset not in OOD_SETS:
+        raise InputError(f"unknown stimulus set {stimset!r}; choose from {IMAGES}, "
                          + ", ".join(OOD_SETS))
-    root = None if stimset == IN_DISTRIBUTION else _ood_root(stimuli)
+    root = None if stimset == IMAGES else _ood_root(stimuli)
     if root is not None:
         try:
             return read_ood_folder(root, stimset, data["image_size"])
         except InputError as err:
             raise InputError(f"stimuli.ood_root: {err}") from None
-    if stimset == IN_DISTRIBUTION:
+    if stimset == IMAGES:
         return _first_per_seed(data, stimuli["max_images"], stimuli["seed"])
     source = _first_per_seed(data, stimuli["ood_images"], stimuli["seed"])
     return make_ood_set(source, stimset, seed=stimuli["seed"])

@@ -1,10 +1,14 @@
-"""Alignment against normalised depth: across seeds (trained vs untrained) and under shift."""
+"""Alignment against normalised depth, drawn: across seeds (trained vs untrained), under shift
+(:func:`convergent.analysis.depth.shift_profile`), and across model families."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from .base import METRIC_COLOURS, final_epoch, fold_scores, panels, save, select, standard_error
+from ..analysis.depth import shift_profile
+from ..analysis.tables import final_epoch, fold_scores, select
+from ..plan.models import FAMILY_LABELS
+from .base import METRIC_COLOURS, panels, save
 
 #: The metrics of the depth profile, in the paper's order.
 DEPTH_METRICS = ("linear", "procrustes", "permutation")
@@ -44,19 +48,6 @@ def depth_profile(tables: dict[str, pd.DataFrame], out, corr: str = "pearson") -
     return finish(fig, axes, models, f"alignment across seeds ({corr})", out)
 
 
-def shift_profile(alignment: pd.DataFrame, corr: str = "pearson") -> pd.DataFrame:
-    """Per model and depth, at the final epoch: the in-distribution Procrustes score across seeds
-    (the seeds analysis) and the mean (± standard error) over the OOD sets."""
-    ood = select(alignment, "ood", corr, metric="procrustes")
-    final = final_epoch(ood)
-    ind = select(alignment, "seeds", corr, metric="procrustes", epoch=final, stimset="test")
-    ind = ind.groupby(["model_x", "depth_x"]).score.mean().rename("id")
-    per_set = ood.groupby(["model_x", "depth_x", "stimset"]).score.mean()
-    shifted = per_set.groupby(["model_x", "depth_x"]).agg(["mean", standard_error])
-    shifted.columns = ["ood", "ood_se"]
-    return pd.concat([ind, shifted], axis=1).dropna().reset_index()
-
-
 def distribution_shift(tables: dict[str, pd.DataFrame], out, corr: str = "pearson") -> list:
     """Procrustes score across seeds vs depth: in-distribution against the mean over the OOD
     sets (band: ± standard error over sets), a panel per architecture."""
@@ -74,17 +65,8 @@ def distribution_shift(tables: dict[str, pd.DataFrame], out, corr: str = "pearso
     return finish(fig, axes, models, f"procrustes across seeds ({corr})", out)
 
 
-def layer_family(layers: pd.Series) -> str:
-    """The family a model's layer names reveal: ViT blocks, language-model blocks, or conv."""
-    names = " ".join(map(str, layers.unique()))
-    if "encoder_layer" in names:
-        return "ViT"
-    if "block" in names or "embed" in names:
-        return "language model"
-    return "CNN"
-
-
-FAMILY_STYLES = {"CNN": "-", "ViT": "--", "language model": ":"}
+#: Line style per family (the plan's family names).
+FAMILY_STYLES = {"cnn": "-", "vit": "--", "language": ":"}
 
 
 def beyond_cnns(tables: dict[str, pd.DataFrame], out, corr: str = "pearson") -> list:
@@ -92,14 +74,15 @@ def beyond_cnns(tables: dict[str, pd.DataFrame], out, corr: str = "pearson") -> 
     panel (line style: CNN, ViT, language model) beside the same for the untrained networks;
     the paper's comparison of families (ViT, self-supervised and language models with CNNs)."""
     seeds = select(tables["alignment"], "seeds", corr, metric="procrustes")
+    families = tables["models"].set_index("model").family
     fig, axes = panels(2, sharey=True)
     for ax, trained in zip(axes, (True, False), strict=True):
         for k, (model, rows) in enumerate(seeds.groupby("model_x")):
             epoch = rows.epoch.max() if trained else rows.epoch.min()
             part = rows[rows.epoch == epoch].groupby("depth_x").score.mean()
-            family = layer_family(rows.layer_x)
+            family = families[model]
             ax.plot(part.index, part.values, FAMILY_STYLES[family], marker="o", markersize=3,
-                    color=f"C{k}", label=f"{model} ({family})")
+                    color=f"C{k}", label=f"{model} ({FAMILY_LABELS[family]})")
         ax.set(title="trained (final checkpoint)" if trained else "untrained (first checkpoint)",
                xlabel="normalised depth", ylim=(-0.05, 1.05))
         ax.grid(alpha=0.3)

@@ -1,37 +1,12 @@
-"""Alignment under distribution shift against accuracy on the shifted sets."""
+"""The OOD figure: alignment under distribution shift against accuracy on the shifted sets (the
+numbers from :mod:`convergent.analysis.ood`)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from ..errors import InputError
-from .base import final_epoch, panels, save, select
-
-
-def ood_points(tables: dict[str, pd.DataFrame], corr: str = "pearson") -> pd.DataFrame:
-    """One row per model, seed pair, OOD set and layer: Procrustes score and the mean accuracy
-    of the two networks on that set."""
-    ood = select(tables["alignment"], "ood", corr, metric="procrustes")
-    epoch = final_epoch(ood)
-    accuracy = tables["accuracy"]
-    accuracy = accuracy[accuracy.epoch == epoch].set_index(["model", "seed", "stimset"]).accuracy
-    if accuracy.empty:
-        raise InputError(f"the accuracy table has no rows at epoch {epoch}")
-    keys_x = pd.MultiIndex.from_frame(ood[["model_x", "seed_x", "stimset"]])
-    keys_y = pd.MultiIndex.from_frame(ood[["model_y", "seed_y", "stimset"]])
-    both = (accuracy.reindex(keys_x).to_numpy() + accuracy.reindex(keys_y).to_numpy()) / 2
-    return ood.assign(accuracy=both).dropna(subset=["accuracy", "score"])
-
-
-def depth_correlation(points: pd.DataFrame) -> pd.DataFrame:
-    """Per model and layer: Pearson correlation of score and OOD accuracy over sets and pairs."""
-    def corr(part):
-        if len(part) < 3 or part.score.std() == 0 or part.accuracy.std() == 0:
-            return float("nan")
-        return float(np.corrcoef(part.score, part.accuracy)[0, 1])
-    return (points.groupby(["model_x", "index_x", "depth_x"])[["score", "accuracy"]]
-            .apply(corr).rename("r").reset_index())
+from ..analysis.ood import depth_correlation, ood_points
+from .base import panels, save
 
 
 def ood_accuracy(tables: dict[str, pd.DataFrame], out, corr: str = "pearson") -> list:

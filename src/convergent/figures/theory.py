@@ -1,39 +1,20 @@
-"""Figures of the two-point effective theory, drawn from ``results/theory`` (the tables of
-:mod:`convergent.theory.results`): measured trajectories against the fitted theory per
-architecture, the loss curves, the initial-scale sweep, the final-distance check, the digit pair."""
+"""Figures of the two-point effective theory, drawn from its tables (the ones
+:func:`convergent.theory.results.collect` writes, read by
+:func:`convergent.analysis.tables.load_tables`): measured trajectories against the fitted theory
+per architecture, the loss curves, the initial-scale sweep, the final-distance check, the digit
+pair. The numbers in the titles come from :mod:`convergent.theory.results`."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
+from ..analysis.tables import load_tables
 from ..errors import InputError
-from ..theory.fit import r_squared
+from ..theory.results import experiment_runs, final_distance_r2, mean_r2
 from .base import panels, save
 
 QUANTITIES = {"h": "h = ‖Δh‖²", "y": "y = ‖Δŷ‖²", "w": "w = Δŷ·(Δŷ − Δy*)"}
-THEORY_TABLES = {"trajectories": "parquet", "fits": "csv", "final_distance": "csv",
-                 "sweep": "csv"}
-
-
-def load_theory_tables(folder: str | Path) -> dict[str, pd.DataFrame]:
-    tables = {}
-    for name, ext in THEORY_TABLES.items():
-        path = Path(folder) / f"{name}.{ext}"
-        if not path.exists():
-            raise InputError(f"{path}: no such table (run `convergent theory collect` first)")
-        tables[name] = pd.read_parquet(path) if ext == "parquet" else pd.read_csv(path)
-    return tables
-
-
-def _runs(trajectories: pd.DataFrame, experiment: str) -> pd.DataFrame:
-    rows = trajectories[trajectories.experiment == experiment]
-    if rows.empty:
-        raise InputError(f"the theory trajectories hold no '{experiment}' runs")
-    return rows
 
 
 def _measured_vs_theory(ax, runs: pd.DataFrame, quantity: str) -> None:
@@ -48,15 +29,13 @@ def _measured_vs_theory(ax, runs: pd.DataFrame, quantity: str) -> None:
 
 
 def _r2_title(runs: pd.DataFrame, quantity: str) -> str:
-    values = [r_squared(run[quantity], run[f"{quantity}_theory"])
-              for _, run in runs.groupby("seed")]
-    return f"R² {np.nanmean(values):.3f}"
+    return f"R² {mean_r2(runs, quantity):.3f}"
 
 
 def theory_trajectories(tables, out) -> list:
     """One row per architecture, one column per quantity: measured h, y, w against the theory
     fitted to that run."""
-    runs = _runs(tables["trajectories"], "architectures")
+    runs = experiment_runs(tables["trajectories"], "architectures")
     names = list(dict.fromkeys(runs.architecture))
     fig, grid = plt.subplots(len(names), 3, figsize=(11, 2.3 * len(names)), squeeze=False)
     for row, name in zip(grid, names, strict=True):
@@ -74,7 +53,7 @@ def theory_trajectories(tables, out) -> list:
 def theory_loss(tables, out) -> list:
     """The measured loss of every architecture against the loss formula with the fitted η_ȳ
     (evaluated on the measured y and w)."""
-    runs = _runs(tables["trajectories"], "architectures")
+    runs = experiment_runs(tables["trajectories"], "architectures")
     names = list(dict.fromkeys(runs.architecture))
     cols = min(4, len(names))
     fig, axes = plt.subplots(-(-len(names) // cols), cols, figsize=(3.4 * cols,
@@ -99,7 +78,7 @@ def theory_sweep(tables, out) -> list:
     sweep = tables["sweep"]
     if sweep.empty:
         raise InputError("the theory tables hold no sweep runs")
-    runs = _runs(tables["trajectories"], "sweep")
+    runs = experiment_runs(tables["trajectories"], "sweep")
     fig, (left, right) = panels(2)
     by_gain = sweep.groupby("gain").relative_movement
     left.errorbar(by_gain.mean().index, by_gain.mean(), yerr=by_gain.std().fillna(0), fmt="o-")
@@ -128,14 +107,14 @@ def theory_final_distance(tables, out) -> list:
     ax.plot([0, top], [0, top], "k--", lw=0.8)
     fig.colorbar(points, ax=ax, label="‖Δy*‖ (size: ‖Δx‖)")
     ax.set(xlabel="predicted h(∞)", ylabel="measured h at the last epoch",
-           title=f"final distance: R² {r_squared(grid.measured, grid.predicted):.3f}")
+           title=f"final distance: R² {final_distance_r2(grid):.3f}")
     save(fig, out)
     return [ax]
 
 
 def theory_digits(tables, out) -> list:
     """The followed digit pair: measured h, y, w and loss against the fitted theory."""
-    runs = _runs(tables["trajectories"], "digits")
+    runs = experiment_runs(tables["trajectories"], "digits")
     fig, axes = panels(4, width=3.4, height=3.0)
     for ax, quantity in zip(axes, [*QUANTITIES, "loss"], strict=True):
         _measured_vs_theory(ax, runs, quantity)
@@ -151,5 +130,7 @@ THEORY_FIGURES = {"theory_trajectories": theory_trajectories, "theory_loss": the
                   "theory_digits": theory_digits}
 
 
-def draw_theory(name: str, tables_dir, out) -> None:
-    THEORY_FIGURES[name](load_theory_tables(tables_dir), out)
+def draw_theory(name: str, tables, out) -> None:
+    """Draw theory figure ``name`` from the table files ``tables`` (each known by its stem, e.g.
+    ``trajectories.parquet``) to the paths ``out``."""
+    THEORY_FIGURES[name](load_tables(tables), out)

@@ -11,21 +11,25 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..backend import Backend, resolve_backend
 from ..errors import InputError
 from . import scores
+from .backend import Backend, resolve_backend
 from .contract import ASYMMETRIC, METRICS, ROTATED, AlignmentResult
 from .layer import Layer, check_activations, check_settings, make_splits
 from .pair import PairMoments
 from .rotation import change_pct
 
 
-def check_metrics(metrics: Sequence[str]) -> tuple[str, ...]:
+def check_metrics(metrics: Sequence[str], rotate: int | None = None) -> tuple[str, ...]:
+    """The metrics, once each; unknown names, none at all, or a rotation without permutation
+    (the rotation test compares permutation scores) are an :class:`InputError`."""
     unknown = [m for m in metrics if m not in METRICS]
     if unknown:
         raise InputError(f"unknown metric {unknown[0]!r}; choose from {', '.join(METRICS)}")
     if not metrics:
         raise InputError("no metric given")
+    if rotate is not None and "permutation" not in metrics:
+        raise InputError("a rotation (--rotate) needs permutation among the metrics")
     return tuple(dict.fromkeys(metrics))
 
 
@@ -78,12 +82,8 @@ def compare(x: Layer, y: Layer, metric: str, pair: PairMoments | None = None) ->
         total = float(np.mean(fold_scores))
     return AlignmentResult(
         metric=metric, score=total, fold_scores=tuple(fold_scores), score_xy=xy, score_yx=yx,
-        corr=x.corr, n_folds=len(x.folds), seed=_seed_of(x), x_units=x.units, y_units=y.units,
+        corr=x.corr, n_folds=len(x.folds), seed=x.seed, x_units=x.units, y_units=y.units,
         x_dropped=x.dropped, y_dropped=y.dropped, solver=solver, notes=tuple(notes))
-
-
-def _seed_of(layer: Layer) -> int:
-    return getattr(layer, "seed", 0)
 
 
 def _prepare(arrays: Mapping[str, Any], folds: int, seed: int, corr: str,
@@ -92,12 +92,7 @@ def _prepare(arrays: Mapping[str, Any], folds: int, seed: int, corr: str,
     for name, array in arrays.items():
         check_activations(array, name, folds)
     splits = make_splits(m, folds, seed, backend)
-    layers = []
-    for name, array in arrays.items():
-        layer = Layer(name, array, splits, corr, backend)
-        layer.seed = seed
-        layers.append(layer)
-    return layers
+    return [Layer(name, array, splits, corr, backend, seed) for name, array in arrays.items()]
 
 
 def _prepare_pair(X, Y, names, folds, seed, corr, device, dtype) -> list[Layer]:
@@ -187,8 +182,8 @@ def grid(layers_x: Mapping[str, Any] | Sequence[Any], layers_y: Mapping[str, Any
     pairs : {"all", "diagonal"}
     folds, seed, corr, device, dtype : as in :func:`score`
     rotate : int, optional
-        With ``"permutation"`` among the metrics, also score each x layer after a Haar rotation
-        with this seed, as metric ``"permutation_rotated"``.
+        Also score each x layer after a Haar rotation with this seed, as metric
+        ``"permutation_rotated"``; needs ``"permutation"`` among the metrics.
     progress : bool
         Show a progress bar over layer pairs.
     names : (str, str)
@@ -206,7 +201,7 @@ def grid(layers_x: Mapping[str, Any] | Sequence[Any], layers_y: Mapping[str, Any
         x_units, y_units, x_dropped, y_dropped, corr, solver`` and ``fold_0 … fold_{folds-1}``
         (NaN for ``cka``).
     """
-    metrics = check_metrics(metrics)
+    metrics = check_metrics(metrics, rotate)
     check_settings(folds, corr)
     side_x, side_y = _named_layers(layers_x, names[0]), _named_layers(layers_y, names[1])
     check_pairs(pairs, len(side_x), len(side_y), names)
@@ -229,7 +224,7 @@ def grid(layers_x: Mapping[str, Any] | Sequence[Any], layers_y: Mapping[str, Any
         for metric in metrics:
             rows.append(_row(compare(xs[i], ys[j], metric, pair), metric, i, j, labels_x,
                              labels_y, folds))
-        if rotate is not None and "permutation" in metrics:
+        if rotate is not None:
             rx = rotated.setdefault(i, xs[i].rotated(rotate))
             rows.append(_row(compare(rx, ys[j], "permutation"), ROTATED, i, j, labels_x,
                              labels_y, folds))

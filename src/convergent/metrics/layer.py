@@ -12,8 +12,8 @@ from functools import cached_property
 import numpy as np
 import torch
 
-from ..backend import Backend
 from ..errors import InputError
+from .backend import Backend
 from .correlation import UnitColumns, is_varying
 from .ridge import RidgePredictor
 
@@ -80,6 +80,8 @@ class Layer:
         From :func:`make_splits`.
     corr : {"pearson", "spearman"}
     backend : Backend
+    seed : int
+        The seed of the fold split (reported with every score).
 
     Attributes
     ----------
@@ -90,8 +92,9 @@ class Layer:
         Units kept and dropped by Step 0.
     """
 
-    def __init__(self, name: str, data, splits, corr: str, backend: Backend):
+    def __init__(self, name: str, data, splits, corr: str, backend: Backend, seed: int = 0):
         self.name, self.splits, self.corr, self.backend = name, splits, corr, backend
+        self.seed = seed
         X = backend.tensor(data)
         keep = is_varying(X)
         self.units, self.dropped = int(keep.sum()), int((~keep).sum())
@@ -115,7 +118,8 @@ class Layer:
         from .rotation import haar_rotation
 
         Q = self.backend.tensor(haar_rotation(self.units, seed))
-        rotated = Layer(f"{self.name}@rotated", self.data @ Q, self.splits, self.corr, self.backend)
+        rotated = Layer(f"{self.name}@rotated", self.data @ Q, self.splits, self.corr,
+                        self.backend, self.seed)
         rotated.dropped = self.dropped
         return rotated
 

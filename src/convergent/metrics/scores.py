@@ -1,7 +1,9 @@
-"""The fold score of each metric for one pair of prepared layers (contract: "The metrics").
+"""One fold's score of each metric for one pair of prepared layers (contract: "The metrics").
 
-Each function returns the fold scores, as (x→y, y→x) for the asymmetric metrics, plus the name
-of the solver used and any note the result must carry.
+The fold functions take the two :class:`Layer` objects, their shared :class:`PairMoments` and a
+fold index. The asymmetric metrics return (x→y, y→x) test correlations (``linear`` also the two
+ridge penalties it chose); ``softmatch`` and ``permutation`` return one symmetric fold score;
+``cka_score`` scores all rows at once and has no folds.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@ sentence representations.
 
 A model comes from a Hugging Face hub id with an optional revision (e.g. Pythia's intermediate
 training steps: ``"EleutherAI/pythia-70m"`` at ``"step1000"``) or from a local directory written
-by ``save_pretrained`` (model and tokenizer), which is what ``train_language`` writes per epoch.
-Both go through the same ``AutoTokenizer`` / ``AutoModelForCausalLM.from_pretrained`` call,
-never with ``trust_remote_code``.
+by ``save_pretrained`` (model and tokenizer), which is what :mod:`convergent.training.language`
+writes per epoch. Both go through the same ``AutoTokenizer`` /
+``AutoModelForCausalLM.from_pretrained`` call, never with ``trust_remote_code``.
 
 Compared layers, in network order: ``embed`` (the token embeddings that enter the first block)
 and ``block0`` … ``block{L-1}`` (the output of each transformer block). They are the model's

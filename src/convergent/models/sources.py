@@ -1,11 +1,13 @@
-"""Where a vision model comes from: one of our checkpoints, or torchvision's pretrained weights.
+"""Where a model comes from: for vision models one of our checkpoints or torchvision's
+pretrained weights; for language models one of our checkpoint folders, a local Hugging Face
+folder or a hub id.
 
 :func:`load_vision_model` takes a *source*:
 
 - a path (``str`` or ``os.PathLike``), or ``{"checkpoint": path}``: a checkpoint written by
-  :func:`convergent.train.train`, loaded with ``weights_only=True``. Its ``spec`` rebuilds the
-  module (``arch``, ``num_classes``, ``width``, ``small_input``; ``objective: moco`` adds the
-  projection head in place of the classifier).
+  :func:`convergent.training.train`, loaded with ``weights_only=True``. Its ``spec`` rebuilds
+  the module (``arch``, ``num_classes``, ``width``, ``small_input``; ``objective: moco`` adds
+  the projection head in place of the classifier).
 - ``{"arch": "resnet50", "weights": "torchvision:IMAGENET1K_V1"}``: torchvision's pretrained
   weights of that name for the architecture (VGGs are torchvision's batch-norm VGGs, e.g.
   ``vgg16`` → ``vgg16_bn``; ``vit_b16`` → ``vit_b_16``). The file is read from the torch hub
@@ -13,7 +15,15 @@
   with ``weights_only=True``. Nothing is downloaded unless the source says ``download: true``;
   a missing file, or a download that fails (offline), is an :class:`InputError` naming the
   weights, the URL and the path where the file must be.
-"""
+
+:func:`load_language_source` takes a language model's source:
+
+- a path or hub id (``str`` or ``os.PathLike``), as
+  :func:`convergent.models.language.load_language_model` reads it;
+- ``{"checkpoint": folder}``: a folder written by ``save_pretrained``, e.g. an epoch of
+  :func:`convergent.training.train_language_model`;
+- ``{"hub_id": "EleutherAI/pythia-70m", "revision": "step1000"}``: a Hugging Face hub model
+  at an optional revision."""
 
 from __future__ import annotations
 
@@ -25,6 +35,7 @@ import torch
 from torch import nn
 
 from ..errors import InputError
+from .language import load_language_model
 from .moco import attach_projection_head
 from .zoo import build_model
 
@@ -123,3 +134,18 @@ def load_vision_model(source: str | os.PathLike | dict, device="cpu"
                                        bool(source.get("download", False)))
         return model.to(device), spec
     raise InputError(f"model source {source!r}: give 'checkpoint', or 'arch' and 'weights'")
+
+
+def load_language_source(source: str | os.PathLike | dict, device="cpu",
+                         local_files_only: bool = False):
+    """A language model (eval mode, float32, on ``device``) and its tokenizer from a source
+    (see the module docstring); ``local_files_only`` keeps hub ids to the local cache."""
+    if isinstance(source, str | os.PathLike):
+        where, revision = str(source), None
+    elif isinstance(source, dict) and "checkpoint" in source:
+        where, revision = str(source["checkpoint"]), None
+    elif isinstance(source, dict) and "hub_id" in source:
+        where, revision = source["hub_id"], source.get("revision")
+    else:
+        raise InputError(f"language model source {source!r}: give 'checkpoint' or 'hub_id'")
+    return load_language_model(where, revision, device, local_files_only)

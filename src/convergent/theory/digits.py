@@ -15,6 +15,7 @@ import pandas as pd
 import torch
 
 from ..errors import InputError
+from ..training.checkpoints import epoch_seed
 from .experiment import _record, half_mse
 from .measure import TwoPoint
 from .networks import build_network
@@ -53,8 +54,9 @@ def followed_pair(labels: torch.Tensor, digits: tuple[int, int], seed: int) -> t
 
 def digit_pair_run(spec: dict) -> pd.DataFrame:
     """Train the spec's MLP on the whole data set for ``epochs`` epochs (batch order seeded by
-    (seed, epoch)); one row per ``record_every`` epochs with the followed pair's (h, y, w,
-    loss)."""
+    (seed, epoch) through :func:`~convergent.training.checkpoints.epoch_seed`, as in every
+    training of the workflow); one row per ``record_every`` epochs with the followed pair's
+    (h, y, w, loss)."""
     images, labels = load_digit_images(spec["source"], spec.get("root"))
     targets = torch.nn.functional.one_hot(labels, 10).float()
     a, b = followed_pair(labels, tuple(spec["pair"]), spec["seed"])
@@ -65,7 +67,7 @@ def digit_pair_run(spec: dict) -> pd.DataFrame:
     rows = [_record(model, layer, points, 0)]
     for epoch in range(1, spec["epochs"] + 1):
         order = torch.randperm(len(images), generator=torch.Generator().manual_seed(
-            spec["seed"] * 100_003 + epoch))
+            epoch_seed(spec["seed"], epoch)))
         for start in range(0, len(order), spec["batch_size"]):
             idx = order[start:start + spec["batch_size"]]
             optimiser.zero_grad()

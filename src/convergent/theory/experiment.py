@@ -75,7 +75,7 @@ def tangent_kernel_scale(model: nn.Module, points: TwoPoint) -> float:
 
 
 def two_point_run(spec: dict) -> pd.DataFrame:
-    """One two-point run from a run spec (see ``convergent.theory_plan``): builds the variant
+    """One two-point run from a run spec (see ``convergent.plan.theory``): builds the variant
     from its seed, scales the learning rate when asked, trains, and returns the trajectory."""
     variant = spec["variant"]
     length = input_size(variant)

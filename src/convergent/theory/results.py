@@ -1,9 +1,12 @@
 """The theory's result tables: one run → its trajectory (with the fitted theory beside it) and
-fit; all runs → ``trajectories.parquet``, ``fits.csv``, ``final_distance.csv``, ``sweep.csv`` and
-the required results of theory.md checked in ``summary.md``."""
+fit; all runs → the ``trajectories``, ``fits``, ``final_distance`` and ``sweep`` tables and the
+required results of theory.md checked in a ``summary`` (each written to the path the caller
+names); and the numbers the theory figures read from these tables."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +23,8 @@ LABELS = ("experiment", "run", "architecture", "seed")
 FIT_COLUMNS = ("eta_h", "eta_y", "eta_ybar", "r2_h", "r2_y", "r2_w", "r2_loss")
 #: Required results of the issue: the default variant's fit, the final-distance grid's R².
 REQUIRED = {"r2_h": 0.95, "r2_y": 0.95, "r2_w": 0.7, "final_distance_r2": 0.8}
+#: What :func:`collect` writes: the four tables (format from each path's suffix) and the summary.
+OUTPUTS = ("trajectories", "fits", "final_distance", "sweep", "summary")
 
 
 SPEC_KEYS = {"experiment", "run", "architecture", "seed", "variant", "lr", "epochs",
@@ -30,7 +35,7 @@ def check_spec(spec: dict) -> None:
     missing = sorted(SPEC_KEYS - set(spec))
     if missing:
         raise InputError(f"theory run spec: missing {', '.join(missing)} (make specs with "
-                         "convergent.theory_plan.theory_runs)")
+                         "convergent.plan.theory.theory_runs)")
     if spec["experiment"] == "digits":
         missing = sorted({"source", "pair", "batch_size"} - set(spec))
     else:
@@ -40,7 +45,7 @@ def check_spec(spec: dict) -> None:
 
 
 def run_one(spec: dict) -> tuple[pd.DataFrame, dict]:
-    """Train the run ``spec`` (from :func:`convergent.theory_plan.theory_runs`), fit it when the
+    """Train the run ``spec`` (from :func:`convergent.plan.theory.theory_runs`), fit it when the
     spec asks, and return its labelled trajectory (``*_theory`` columns NaN when not fitted) and
     its fit row."""
     check_spec(spec)
@@ -100,9 +105,25 @@ def sweep_movement(trajectories: pd.DataFrame) -> pd.DataFrame:
                                        "final_loss"])
 
 
-def collect(trajectory_files: list[Path], fit_files: list[Path], out_dir: Path,
+def check_outputs(outputs: Mapping[str, str | os.PathLike]) -> dict[str, Path]:
+    """``outputs`` as name → path, each of :data:`OUTPUTS` present and no other name."""
+    missing = [name for name in OUTPUTS if name not in outputs]
+    unknown = sorted(set(outputs) - set(OUTPUTS))
+    if missing or unknown:
+        problems = ([f"no path for {', '.join(missing)}"] if missing else []) + (
+            [f"unknown {', '.join(unknown)}"] if unknown else [])
+        raise InputError(f"theory collect outputs: {'; '.join(problems)} (give a path for each "
+                         f"of {', '.join(OUTPUTS)})")
+    return {name: Path(outputs[name]) for name in OUTPUTS}
+
+
+def collect(trajectory_files: list[Path], fit_files: list[Path],
+            outputs: Mapping[str, str | os.PathLike],
             default: str = "default") -> dict[str, pd.DataFrame]:
-    """Concatenate the runs and write every theory table and the checked summary."""
+    """Concatenate the runs and write every theory table and the checked summary, each to its
+    path in ``outputs`` (name → path for every name of :data:`OUTPUTS`; a table is parquet, or
+    CSV for a ``.csv`` path)."""
+    outputs = check_outputs(outputs)
     if not trajectory_files:
         raise InputError("theory collect: no run trajectories given")
     trajectories = pd.concat([pd.read_parquet(p) for p in trajectory_files], ignore_index=True)
@@ -111,13 +132,30 @@ def collect(trajectory_files: list[Path], fit_files: list[Path], out_dir: Path,
     tables = {"trajectories": trajectories, "fits": fits,
               "final_distance": final_distances(trajectories, fits),
               "sweep": sweep_movement(trajectories)}
-    out_dir = Path(out_dir)
-    write_table(trajectories, out_dir / "trajectories.parquet")
-    for name in ("fits", "final_distance", "sweep"):
-        write_table(tables[name], out_dir / f"{name}.csv")
-    with atomic_path(out_dir / "summary.md") as tmp:
+    for name, table in tables.items():
+        write_table(table, outputs[name])
+    with atomic_path(outputs["summary"]) as tmp:
         tmp.write_text(summary_markdown(tables, default))
     return tables
+
+
+def experiment_runs(trajectories: pd.DataFrame, experiment: str) -> pd.DataFrame:
+    """The trajectory rows of one experiment; an error when it has none."""
+    rows = trajectories[trajectories.experiment == experiment]
+    if rows.empty:
+        raise InputError(f"the theory trajectories hold no '{experiment}' runs")
+    return rows
+
+
+def mean_r2(runs: pd.DataFrame, quantity: str) -> float:
+    """R² of the fitted theory to the measured ``quantity``, per seed, averaged over seeds."""
+    return float(np.nanmean([r_squared(run[quantity], run[f"{quantity}_theory"])
+                             for _, run in runs.groupby("seed")]))
+
+
+def final_distance_r2(grid: pd.DataFrame) -> float:
+    """R² of the measured final distances to the predicted h(∞) (NaN with fewer than two)."""
+    return r_squared(grid.measured, grid.predicted) if len(grid) > 1 else np.nan
 
 
 def checks(tables: dict[str, pd.DataFrame], default: str = "default") -> list[dict]:
@@ -128,7 +166,7 @@ def checks(tables: dict[str, pd.DataFrame], default: str = "default") -> list[di
     rows = [{"check": f"default variant: mean {q} over seeds", "value": own[q].mean()
              if len(own) else np.nan, "threshold": f">= {REQUIRED[q]}", "limit": REQUIRED[q]}
             for q in ("r2_h", "r2_y", "r2_w")]
-    value = r_squared(grid.measured, grid.predicted) if len(grid) > 1 else np.nan
+    value = final_distance_r2(grid)
     rows.append({"check": "final distance: R² of measured vs predicted h(∞)", "value": value,
                  "threshold": f">= {REQUIRED['final_distance_r2']}",
                  "limit": REQUIRED["final_distance_r2"]})

@@ -1,30 +1,28 @@
-"""Training per (model, seed) with a checkpoint per epoch, resumable: supervised or MoCo v2.
+"""Training a vision model per (model, seed): supervised or MoCo v2, a ``.pt`` checkpoint per
+epoch, resumable (the shared machinery is :mod:`convergent.training.checkpoints`).
 
-``epoch0`` is the untrained network. Each epoch's checkpoint (model and optimiser state) is
-written atomically to a state folder that outlives a killed job, and a rerun resumes after the
-last checkpoint whose training settings match. Everything random in epoch e is seeded by
-(seed, e): the batch order comes from a generator seeded with ``seed · 100003 + e``, the global
-torch generator is reseeded with the same number at the start of the epoch (dropout), and each
-augmented view is a function of (seed, e, image, view) alone
-(:class:`convergent.data.images.SeededViews`). So a resumed run produces the same weights as an
-uninterrupted one, whatever ``num_workers``.
+Seeding: the batch order of epoch e is a permutation drawn from a generator seeded with
+:func:`~convergent.training.checkpoints.epoch_seed` (seed, e), the epoch loop reseeds the
+global torch generator with the same number (dropout), and each augmented view is a function of
+(seed, e, image, view) alone (:class:`convergent.data.images.SeededViews`). A resumed run thus
+ends with the weights of an uninterrupted one, whatever ``num_workers``.
 
-Training settings (config key ``train``): ``epochs``, ``batch_size``, ``num_workers`` (data
-loader processes for an ``imagefolder`` source, default 0; it does not change results, so it
-is left out of the settings fingerprint) and ``objective``:
+Settings: the config's ``train`` section (defaults from the schema, :mod:`convergent.config`)
+plus ``objective``, the model's training objective (default from the schema's model entry).
+``num_workers`` (data-loader processes for an ``imagefolder`` source) cannot change results and
+is left out of the settings fingerprint. Objectives:
 
-- ``supervised`` (the default): cross-entropy, SGD with ``lr``, ``momentum``, ``weight_decay``,
-  constant learning rate. ``augment: true`` trains on a random resized crop and horizontal flip
-  of each image (default false: the images as loaded). Accuracy log: cross-entropy and top-1
-  accuracy on the train and test splits.
-- ``moco``: MoCo v2 (:mod:`convergent.models.moco`) with the settings under ``moco``
-  (:data:`MOCO_DEFAULTS`; the top-level ``lr``, ``momentum`` and ``weight_decay`` are not used).
-  SGD with a cosine learning rate, lr_e = lr · ½ (1 + cos(π (e − 1) / E)) in epoch e = 1 … E;
-  the last incomplete batch of an epoch is dropped. Accuracy log: on the train split the mean
-  InfoNCE loss of the epoch's steps (accuracy NaN); on the test split the weighted kNN accuracy
-  (k = ``knn_k``, cosine similarity, weights exp(s / ``knn_temperature``)) of the backbone
-  features (the projection head's input) with the train split as the memory bank (loss NaN).
-  Epoch 0 has no training loss (NaN).
+- ``supervised``: cross-entropy, SGD with ``lr``, ``momentum``, ``weight_decay`` and a constant
+  learning rate. With ``augment`` each training image is seen as a random resized crop with a
+  random horizontal flip; without it, as loaded. Logged per epoch and split (train, test):
+  cross-entropy and top-1 accuracy.
+- ``moco``: MoCo v2 (:mod:`convergent.models.moco`) with the settings under ``moco``; the
+  top-level ``lr``, ``momentum`` and ``weight_decay`` do not apply. SGD follows a cosine
+  schedule, lr_e = lr · ½ (1 + cos(π (e − 1) / E)) in epoch e = 1 … E, and an epoch's last
+  incomplete batch is dropped. Logged: on the train split the mean InfoNCE loss of the epoch's
+  steps (no accuracy; none at all in epoch 0); on the test split the weighted kNN accuracy
+  (k = ``knn_k``, cosine similarity, weights exp(s / ``knn_temperature``)) of the backbone's
+  features, i.e. the projection head's input, with the train split as memory bank (no loss).
 """
 
 from __future__ import annotations
@@ -32,15 +30,15 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import pandas as pd
 import torch
 from torch import nn
 
-from .data.images import SeededViews, image_dataset, iterate_batches, training_augmentation
-from .errors import InputError
-from .io import atomic_path, fingerprint, link_or_copy, write_table
-from .models import build_model, check_image_size
-from .models.moco import (
+from ..config import default, with_defaults
+from ..data.images import SeededViews, image_dataset, iterate_batches, training_augmentation
+from ..errors import InputError
+from ..io import fingerprint
+from ..models import build_model, check_image_size
+from ..models.moco import (
     MoCo,
     attach_projection_head,
     backbone_features,
@@ -48,29 +46,18 @@ from .models.moco import (
     moco_augmentation,
     projection_sizes,
 )
-from .models.sources import load_checkpoint
+from .checkpoints import FileStore, epoch_seed, run_epochs
 
-__all__ = ["MOCO_DEFAULTS", "OBJECTIVES", "evaluate", "fingerprint", "load_checkpoint", "train"]
-
-OBJECTIVES = ("supervised", "moco")
-
-#: MoCo v2's settings (Chen et al. 2020), overridable under ``train.moco``. ``hidden`` and
-#: ``dim`` (projection head) default to 2048 and 128 scaled by the model's width.
-MOCO_DEFAULTS = {"lr": 0.03, "momentum": 0.9, "weight_decay": 1e-4, "key_momentum": 0.999,
-                 "queue": 65536, "temperature": 0.2, "hidden": None, "dim": None,
-                 "knn_k": 20, "knn_temperature": 0.07}
+__all__ = ["MocoRun", "OBJECTIVES", "SupervisedRun", "evaluate", "moco_settings", "train",
+           "train_settings"]
 
 #: Settings that do not change results, left out of the fingerprint.
 NOT_FINGERPRINTED = ("num_workers",)
 
 
-def _epoch_seed(seed: int, epoch: int) -> int:
-    return seed * 100_003 + epoch
-
-
 def _order(seed: int, epoch: int, size: int) -> torch.Tensor:
     """The seeded batch order of one epoch."""
-    return torch.randperm(size, generator=torch.Generator().manual_seed(_epoch_seed(seed, epoch)))
+    return torch.randperm(size, generator=torch.Generator().manual_seed(epoch_seed(seed, epoch)))
 
 
 def evaluate(model: nn.Module, images, batch_size: int, device, num_workers: int = 0
@@ -87,8 +74,40 @@ def evaluate(model: nn.Module, images, batch_size: int, device, num_workers: int
     return loss / len(images), correct / len(images)
 
 
-class SupervisedRun:
-    """Cross-entropy training of one architecture; the module is ``self.model``."""
+def moco_settings(settings: dict) -> dict:
+    """The MoCo settings: ``settings["moco"]`` over the schema's ``train.moco`` defaults."""
+    return with_defaults(("train", "moco"), settings.get("moco"))
+
+
+def train_settings(settings: dict) -> dict:
+    """``settings`` (the ``train`` section and ``objective``) with the schema's defaults."""
+    given = {k: v for k, v in settings.items() if k != "objective"}
+    objective = settings.get("objective", default(("models", "*", "objective")))
+    if objective not in OBJECTIVES:
+        raise InputError(f"train.objective: unknown objective {objective!r}; choose from "
+                         f"{', '.join(OBJECTIVES)}")
+    return {**with_defaults("train", given), "objective": objective}
+
+
+class _VisionRun:
+    """What both objectives share: the checkpoint record and the progress line."""
+
+    spec: dict
+
+    def record(self, epoch: int, key: str, history: list[dict]) -> dict:
+        return {"epoch": epoch, "spec": self.spec, "fingerprint": key, "history": history}
+
+    @staticmethod
+    def summary(rows: list[dict]) -> str:
+        """'train loss 0.6, accuracy 0.75; test …', leaving out what is NaN."""
+        return "; ".join(f"{row['split']} " + ", ".join(
+            f"{what} {row[what]:.3f}" for what in ("loss", "accuracy")
+            if not math.isnan(row[what])) for row in rows)
+
+
+class SupervisedRun(_VisionRun):
+    """Cross-entropy training of one architecture; the module is ``self.model``. ``settings``
+    are complete (:func:`train_settings`)."""
 
     def __init__(self, model_spec: dict, seed: int, data: dict, settings: dict, sets: tuple,
                  device):
@@ -104,12 +123,12 @@ class SupervisedRun:
     def train_epoch(self, epoch: int) -> None:
         self.model.train()
         images = self.train_set
-        if self.settings.get("augment", False):
+        if self.settings["augment"]:
             images = SeededViews(images, training_augmentation(self.data["image_size"]),
                                  self.seed, epoch)
         order = _order(self.seed, epoch, len(images))
         for x, y in iterate_batches(images, order, self.settings["batch_size"],
-                                    self.settings.get("num_workers", 0)):
+                                    self.settings["num_workers"]):
             self.optimiser.zero_grad()
             loss = nn.functional.cross_entropy(self.model(x.to(self.device)), y.to(self.device))
             loss.backward()
@@ -119,7 +138,7 @@ class SupervisedRun:
         rows = []
         for split, images in (("train", self.train_set), ("test", self.test_set)):
             loss, accuracy = evaluate(self.model, images, self.settings["batch_size"],
-                                      self.device, self.settings.get("num_workers", 0))
+                                      self.device, self.settings["num_workers"])
             rows.append({"epoch": epoch, "split": split, "loss": loss, "accuracy": accuracy})
         return rows
 
@@ -131,18 +150,9 @@ class SupervisedRun:
         self.optimiser.load_state_dict(state["optimizer"])
 
 
-def moco_settings(settings: dict) -> dict:
-    """The MoCo settings: :data:`MOCO_DEFAULTS` updated by ``settings["moco"]``."""
-    given = settings.get("moco") or {}
-    unknown = sorted(set(given) - set(MOCO_DEFAULTS))
-    if unknown:
-        raise InputError(f"train.moco: unknown setting {unknown[0]!r}; choose from "
-                         f"{', '.join(MOCO_DEFAULTS)}")
-    return {**MOCO_DEFAULTS, **given}
-
-
-class MocoRun:
-    """MoCo v2 training; the query encoder (backbone and projection head) is ``self.model``."""
+class MocoRun(_VisionRun):
+    """MoCo v2 training; the query encoder (backbone and projection head) is ``self.model``.
+    ``settings`` are complete (:func:`train_settings`)."""
 
     def __init__(self, model_spec: dict, seed: int, data: dict, settings: dict, sets: tuple,
                  device):
@@ -184,7 +194,7 @@ class MocoRun:
         losses = []
         for view_q, view_k, _ in iterate_batches(
                 views, _order(self.seed, epoch, len(views)), self.settings["batch_size"],
-                self.settings.get("num_workers", 0), drop_last=True):
+                self.settings["num_workers"], drop_last=True):
             loss, _ = self.moco(view_q.to(self.device), view_k.to(self.device))
             self.optimiser.zero_grad()
             loss.backward()
@@ -197,8 +207,7 @@ class MocoRun:
         """(features, labels) batches of the query backbone on a dataset, in eval mode."""
         self.model.eval()
         for x, y in iterate_batches(images, torch.arange(len(images)),
-                                    self.settings["batch_size"],
-                                    self.settings.get("num_workers", 0)):
+                                    self.settings["batch_size"], self.settings["num_workers"]):
             yield backbone_features(self.model, x.to(self.device)), y
 
     def knn_accuracy(self) -> float:
@@ -229,42 +238,15 @@ class MocoRun:
 
 
 RUNS = {"supervised": SupervisedRun, "moco": MocoRun}
-
-
-def _save(state: dict, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
-
-
-def _last_checkpoint(state_dir: Path, key: str, epochs: int) -> int:
-    """The last epoch whose checkpoint exists and was trained with the same settings."""
-    last = -1
-    for e in range(epochs + 1):
-        path = state_dir / f"epoch{e}.pt"
-        if not path.exists():
-            break
-        if torch.load(path, map_location="cpu", weights_only=True).get("fingerprint") != key:
-            break
-        last = e
-    return last
+OBJECTIVES = tuple(RUNS)
 
 
 def _start(model_spec: dict, seed: int, data: dict, settings: dict, device):
-    objective = settings.get("objective", "supervised")
-    if objective not in OBJECTIVES:
-        raise InputError(f"train.objective: unknown objective {objective!r}; choose from "
-                         f"{', '.join(OBJECTIVES)}")
+    settings = train_settings(settings)
     sets = (image_dataset(data, "train"), image_dataset(data, "test"))
-    run = RUNS[objective](model_spec, seed, data, settings, sets, device)
+    run = RUNS[settings["objective"]](model_spec, seed, data, settings, sets, device)
     check_image_size(run.model, data["image_size"])
     return run
-
-
-def _summary(rows: list[dict]) -> str:
-    """'train loss 0.6, accuracy 0.75; test …', leaving out what is NaN."""
-    return "; ".join(f"{row['split']} " + ", ".join(
-        f"{what} {row[what]:.3f}" for what in ("loss", "accuracy") if not math.isnan(row[what]))
-        for row in rows)
 
 
 def train(model_spec: dict, seed: int, data: dict, settings: dict, state_dir: Path,
@@ -273,43 +255,16 @@ def train(model_spec: dict, seed: int, data: dict, settings: dict, state_dir: Pa
     """Train ``model_spec`` (arch, width, small_input) from ``seed`` for ``settings["epochs"]``.
 
     Writes ``checkpoints[e]`` for every epoch e = 0 … E (hard links into ``state_dir``) and the
-    accuracy log ``log`` (``labels``, epoch, split, loss, accuracy). ``stop_after`` ends the run
-    after that epoch, as a kill would (used to test resuming). A checkpoint holds ``model`` (the
-    state of the module :func:`load_checkpoint` rebuilds from ``spec``; for MoCo, the query
-    encoder), ``optimizer``, ``epoch``, ``spec``, ``fingerprint`` and ``history``; a MoCo
-    checkpoint also holds ``moco`` (key encoder, queue and queue position).
+    log ``log`` (``labels``, epoch, split, loss, accuracy). ``stop_after`` ends the run after
+    that epoch, as a kill would (for tests of resuming). A checkpoint holds ``model`` (the
+    state of the module :func:`convergent.models.load_checkpoint` rebuilds from ``spec``; for
+    MoCo, the query encoder), ``optimizer``, ``epoch``, ``spec``, ``fingerprint`` and
+    ``history``; a MoCo checkpoint also holds ``moco`` (key encoder, queue and its position).
+    The fingerprint covers the model's spec, the seed, ``data`` and ``settings`` as given
+    (without ``num_workers``), so a rerun with the same inputs resumes.
     """
     run = _start(model_spec, seed, data, settings, device)
     result_settings = {k: v for k, v in settings.items() if k not in NOT_FINGERPRINTED}
     key = fingerprint({"model": run.spec, "seed": seed, "data": data, "train": result_settings})
-    epochs = settings["epochs"]
-    state_dir.mkdir(parents=True, exist_ok=True)
-    last = _last_checkpoint(state_dir, key, epochs)
-    history = []
-    if last >= 0:
-        state = torch.load(state_dir / f"epoch{last}.pt", map_location=device, weights_only=True)
-        run.load_state(state)
-        history = state["history"]
-        print(f"resuming after epoch {last} ({state_dir / f'epoch{last}.pt'})", flush=True)
-
-    for epoch in range(last + 1, epochs + 1):
-        torch.manual_seed(_epoch_seed(seed, epoch))
-        if epoch > 0:
-            run.train_epoch(epoch)
-        history.extend(run.evaluate(epoch))
-        print(f"epoch {epoch}: {_summary(history[-2:])}", flush=True)
-        _save({**run.state(), "epoch": epoch, "spec": run.spec, "fingerprint": key,
-               "history": history}, state_dir / f"epoch{epoch}.pt")
-        if stop_after is not None and epoch >= stop_after:
-            return
-    for epoch, path in enumerate(checkpoints):
-        _publish(state_dir / f"epoch{epoch}.pt", Path(path))
-    write_table(pd.DataFrame([{**(labels or {}), **row} for row in history]), log)
-
-
-def _publish(source: Path, target: Path) -> None:
-    """Put a finished checkpoint at its declared output path (a hard link when possible)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        target.unlink()
-    link_or_copy(source, target)
+    run_epochs(run, FileStore(Path(state_dir), device), key, run.settings["epochs"], seed,
+               checkpoints, log, labels=labels, stop_after=stop_after)

@@ -1,4 +1,5 @@
-"""``results/summary.md``: the study's headline numbers, computed from the result tables."""
+"""The study's headline numbers, computed from the result tables, and ``summary.md`` that shows
+them beside the figures left out and the config (numbers only: no plotting import here)."""
 
 from __future__ import annotations
 
@@ -8,18 +9,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-from .figures import (
-    depth_correlation,
-    first_epoch_share,
-    hierarchical_correspondence,
-    ood_points,
-    rotation_table,
-    shift_profile,
-    training_curve,
-)
-from .figures.base import DEEP, final_epoch, select
-from .io import atomic_path
+from ..errors import InputError
+from ..io import atomic_path
+from .cross import hierarchical_correspondence
+from .depth import shift_profile
+from .ood import depth_correlation, ood_points
+from .rotation import rotation_table
+from .tables import DEEP, as_tables, final_epoch, select
+from .training import first_epoch_share, training_curve
 
 
 def _seed_means(alignment: pd.DataFrame, metric: str, epoch: int | None = None) -> pd.Series:
@@ -86,7 +83,9 @@ HEADLINES: dict[str, Callable] = {
 
 
 def headline_numbers(tables: Mapping[str, pd.DataFrame]) -> dict[str, float | str]:
-    """Every headline: its value, or why the tables cannot give it."""
+    """Every headline: its value, or why the tables cannot give it (a table not given among
+    them)."""
+    tables = as_tables(tables)
     values = {}
     for name, compute in HEADLINES.items():
         try:

@@ -1,9 +1,11 @@
-"""Which figures a config's results can feed (a light module: the workflow imports it while
-building the DAG, so it must not pull in matplotlib or pandas)."""
+"""Which figures a config's results can feed, and why the others are left out (read while the
+workflow builds its DAG, so it pulls in neither matplotlib nor pandas)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from .models import family
 
 
 @dataclass(frozen=True)
@@ -31,8 +33,8 @@ NO_BEYOND_CNNS = "the config has no self-supervised, ViT or language model"
 
 def beyond_cnns(models: dict | None) -> bool:
     """Whether the config's models include a ViT, a MoCo model or a language model."""
-    return any(spec.get("arch", "").startswith(("vit", "gptneox"))
-               or spec.get("objective") == "moco" for spec in (models or {}).values())
+    return any(family(spec) != "cnn" or spec.get("objective") == "moco"
+               for spec in (models or {}).values())
 
 
 def left_out(analyses, metrics: dict, corr, ood_sets, models: dict | None = None

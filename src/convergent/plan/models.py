@@ -1,15 +1,16 @@
-"""The config's models resolved for the workflow: modality, seeds, training axis and stimuli.
+"""The config's models resolved for the workflow: family, modality, seeds, training axis, stimuli.
 
-Read at DAG time (no torch import). Each model of ``config["models"]`` becomes a dict with its
-schema defaults and:
+Each model of ``config["models"]`` becomes a dict with its schema defaults and:
 
-- ``modality``: ``language`` for GPT-NeoX architectures, else ``vision``;
+- ``family``: ``cnn``, ``vit`` or ``language`` (:func:`family`, the one place that says what
+  kind of network an architecture is);
+- ``modality``: ``language`` for the language family, else ``vision``;
 - ``seeds``: its own ``seeds`` or the top-level ones (torchvision weights: one network, seed 0);
 - ``epochs``: the training axis — 0 … ``train.epochs`` for a vision model trained here,
   0 … ``language.train.epochs`` for a language model trained here, else the model's ``epochs``
   (Pythia's steps, say); the first is the untrained baseline, the last the final checkpoint;
-- ``stimset``: the in-distribution stimulus set it is compared on: ``test`` (images) or
-  ``sentences``.
+- ``stimset``: the in-distribution stimulus set it is compared on: :data:`IMAGES` or
+  :data:`SENTENCES`.
 
 Models are compared across architectures (the cross analysis) only within a *group*: the same
 modality and the same training axis, so that "final" means the same checkpoint for both.
@@ -17,16 +18,30 @@ modality and the same training axis, so that "final" means the same checkpoint f
 
 from __future__ import annotations
 
-LANGUAGE_ARCHS = ("gptneox_tiny", "gptneox")
+#: The in-distribution stimulus sets: the test images of vision models, the sentences of
+#: language models (the OOD sets are named after themselves).
 IMAGES, SENTENCES = "test", "sentences"
 
+#: Every architecture of the schema → its family.
+ARCH_FAMILY = {"resnet18": "cnn", "resnet50": "cnn", "vgg11": "cnn", "vgg16": "cnn",
+               "vgg19": "cnn", "vit_small": "vit", "vit_b16": "vit",
+               "gptneox_tiny": "language", "gptneox": "language"}
+#: How a family is named in figures and tables.
+FAMILY_LABELS = {"cnn": "CNN", "vit": "ViT", "language": "language model"}
 
-def modality(arch: str) -> str:
-    return "language" if arch in LANGUAGE_ARCHS else "vision"
+
+def family(spec: dict) -> str:
+    """``cnn``, ``vit`` or ``language``: the kind of network a model spec (``arch``) is."""
+    return ARCH_FAMILY[spec["arch"]]
+
+
+def modality(spec: dict) -> str:
+    """``language`` or ``vision``: what a model sees."""
+    return "language" if family(spec) == "language" else "vision"
 
 
 def _check(name: str, spec: dict) -> None:
-    lm = spec["arch"] in LANGUAGE_ARCHS
+    lm = family(spec) == "language"
     if spec["source"] == "train" and spec["arch"] == "gptneox":
         raise ValueError(f"models.{name}: gptneox models come from the hub or a folder "
                          "(source hub or checkpoint); gptneox_tiny is trained here")
@@ -51,7 +66,8 @@ def resolve_models(config: dict, defaults: dict) -> dict[str, dict]:
     for name, given in config["models"].items():
         spec = {**defaults, **given}
         _check(name, spec)
-        spec["modality"] = modality(spec["arch"])
+        spec["family"] = family(spec)
+        spec["modality"] = modality(spec)
         if spec["source"] == "train":
             last = (config["language"]["train"]["epochs"] if spec["modality"] == "language"
                     else config["train"]["epochs"])
@@ -69,3 +85,20 @@ def groups(models: dict[str, dict]) -> list[list[str]]:
     for name, spec in models.items():
         found.setdefault((spec["modality"], tuple(spec["epochs"])), []).append(name)
     return list(found.values())
+
+
+def trained_here(models: dict[str, dict], modality_name: str) -> list[str]:
+    """Models of a modality that the workflow trains."""
+    return [m for m, s in models.items()
+            if s["source"] == "train" and s["modality"] == modality_name]
+
+
+def model_rows(models: dict[str, dict]) -> list[dict]:
+    """The ``models`` result table: one row per model with what figures and headlines need to
+    know about it that the alignment rows do not say (its family, objective, source and the
+    ends of its training axis)."""
+    return [{"model": name, "arch": spec["arch"], "family": spec["family"],
+             "modality": spec["modality"], "objective": spec.get("objective", "supervised"),
+             "source": spec["source"], "untrained": spec["epochs"][0],
+             "trained": spec["epochs"][-1], "seeds": len(spec["seeds"])}
+            for name, spec in models.items()]

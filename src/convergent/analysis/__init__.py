@@ -1,0 +1,32 @@
+"""The result tables turned into numbers: the selections, statistics and headline numbers the
+figures and ``summary.md`` show. Nothing here draws, so nothing here imports matplotlib; the
+figures (:mod:`convergent.figures`) import what they plot from these modules.
+
+- :mod:`.tables`: reading the tables from the files given, selections, standard error;
+- :mod:`.depth`, :mod:`.ood`, :mod:`.training`, :mod:`.rotation`, :mod:`.cross`: one module per
+  analysis the figures show;
+- :mod:`.summary`: the headline numbers and ``summary.md``.
+"""
+
+from .cross import best_match_share, counterpart, hierarchical_correspondence, score_matrix
+from .depth import shift_profile
+from .ood import depth_correlation, ood_points
+from .rotation import rotation_pairs, rotation_table
+from .summary import headline_numbers, write_summary
+from .tables import (
+    DEEP,
+    Tables,
+    final_epoch,
+    fold_scores,
+    layer_group,
+    load_tables,
+    select,
+    standard_error,
+)
+from .training import first_epoch_share, training_curve
+
+__all__ = ["DEEP", "Tables", "best_match_share", "counterpart", "depth_correlation",
+           "final_epoch", "first_epoch_share", "fold_scores", "headline_numbers",
+           "hierarchical_correspondence", "layer_group", "load_tables", "ood_points",
+           "rotation_pairs", "rotation_table", "score_matrix", "select", "shift_profile",
+           "standard_error", "training_curve", "write_summary"]

@@ -1,0 +1,81 @@
+"""The config turned into what the workflow runs: models, job tables, figures and theory runs.
+
+Read while Snakemake builds its DAG, so nothing here imports torch or matplotlib, and all of it
+is testable without Snakemake. :func:`make_plan` is the one entry point the workflow calls;
+the modules hold the pieces:
+
+- :mod:`.models`: each model's family, modality, seeds, training axis and stimulus set;
+- :mod:`.jobs`: the align and extract job tables per analysis;
+- :mod:`.figures`: which figures the config's results can feed, and why the rest are left out;
+- :mod:`.theory`: the two-point theory's runs and figures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .figures import FIGURE_NEEDS, left_out
+from .jobs import alignment_jobs, alternatives, extraction_jobs
+from .models import IMAGES, SENTENCES, family, groups, resolve_models, trained_here
+from .theory import theory_figures, theory_runs
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything the workflow derives from one validated config.
+
+    Attributes
+    ----------
+    models : dict
+        model name → resolved spec (:func:`.models.resolve_models`).
+    groups : list of list of str
+        models the cross analysis compares with each other.
+    align_jobs, extract_jobs : pandas.DataFrame
+        one row per align job, and per (model, seed, epoch, stimulus set) they read.
+    figures : list of str
+        the figures the results can feed, in the report's order.
+    left_out : dict
+        figure → why the config's results cannot feed it.
+    theory_runs : dict
+        (experiment, run, seed as str) → the run's spec.
+    theory_figures : list of str
+        the theory figures the configured experiments can feed.
+    """
+
+    models: dict[str, dict]
+    groups: list[list[str]]
+    align_jobs: pd.DataFrame
+    extract_jobs: pd.DataFrame
+    figures: list[str]
+    left_out: dict[str, str]
+    theory_runs: dict[tuple[str, str, str], dict]
+    theory_figures: list[str]
+
+    def trained(self, modality: str) -> list[str]:
+        """Models of a modality trained by the workflow."""
+        return trained_here(self.models, modality)
+
+    def of_modality(self, modality: str) -> list[str]:
+        return [m for m, s in self.models.items() if s["modality"] == modality]
+
+
+def make_plan(config: dict, model_defaults: dict) -> Plan:
+    """The plan of a validated ``config`` (schema defaults filled); ``model_defaults`` are the
+    schema's per-model defaults. A ``ValueError`` names the config key at fault."""
+    models = resolve_models(config, model_defaults)
+    model_groups = groups(models)
+    align, ood = config["align"], config["stimuli"]["ood"]
+    jobs = alignment_jobs(models, model_groups, align["analyses"], align["corr"], ood)
+    missing = left_out(align["analyses"], align["metrics"], align["corr"], ood, models)
+    runs = theory_runs(config["theory"])
+    return Plan(models=models, groups=model_groups, align_jobs=jobs,
+                extract_jobs=extraction_jobs(jobs),
+                figures=[name for name in FIGURE_NEEDS if name not in missing],
+                left_out=missing,
+                theory_runs={(r["experiment"], r["run"], str(r["seed"])): r for r in runs},
+                theory_figures=theory_figures(config["theory"]))
+
+
+__all__ = ["IMAGES", "SENTENCES", "Plan", "alternatives", "family", "make_plan"]

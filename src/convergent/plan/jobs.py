@@ -1,0 +1,83 @@
+"""The workflow's job tables: which align jobs an analysis makes, and which activations they read.
+
+An align job is one (analysis, correlation, model pair, epoch, stimulus set); all its layer pairs
+are scored in one process. Per analysis (design.md, "Analyses"):
+
+- ``seeds``: every seed pair of a model, at its first (untrained) and last (trained) checkpoint,
+  on its in-distribution set;
+- ``cross``: within each group of comparable models (:func:`convergent.plan.models.groups`),
+  every pair of models at their first seeds, and each model with itself across its first two
+  seeds, at the final checkpoint;
+- ``training``: every seed pair at every checkpoint of the model's axis;
+- ``ood``: every seed pair of a vision model at its final checkpoint on each OOD set;
+- ``rotation``: every seed pair at the final checkpoint, native vs rotated permutation scores.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import pandas as pd
+
+ALIGN_COLUMNS = ["analysis", "corr", "model_x", "seed_x", "model_y", "seed_y", "epoch",
+                 "stimset"]
+EXTRACT_COLUMNS = ["model", "seed", "epoch", "stimset"]
+
+
+def seed_pairs(models: dict[str, dict], name: str) -> list[tuple]:
+    """(model, seed a, model, seed b) for every pair of the model's seeds."""
+    return [(name, a, name, b) for a, b in itertools.combinations(models[name]["seeds"], 2)]
+
+
+def cross_pairs(models: dict[str, dict], groups: list[list[str]]) -> list[tuple]:
+    """Every pair of models of a group, a model with itself included: the same model across
+    its first two seeds, two models at their first seeds."""
+    pairs = []
+    for group in groups:
+        for a, b in itertools.combinations_with_replacement(group, 2):
+            seeds_a, seeds_b = models[a]["seeds"], models[b]["seeds"]
+            if a == b and len(seeds_a) < 2:
+                continue
+            pairs.append((a, seeds_a[0], b, seeds_a[1] if a == b else seeds_b[0]))
+    return pairs
+
+
+def analysis_settings(analysis: str, spec: dict, ood: list[str]) -> list[tuple]:
+    """(epoch, stimulus set) of one analysis for one model."""
+    epochs, final, stimset = spec["epochs"], spec["epochs"][-1], spec["stimset"]
+    if analysis == "seeds":
+        return [(e, stimset) for e in sorted({epochs[0], final})]
+    if analysis == "training":
+        return [(e, stimset) for e in epochs]
+    if analysis == "ood":
+        return [(final, s) for s in ood] if spec["modality"] == "vision" else []
+    return [(final, stimset)]  # cross, rotation
+
+
+def alignment_jobs(models: dict[str, dict], groups: list[list[str]], analyses: list[str],
+                   corr: list[str], ood: list[str]) -> pd.DataFrame:
+    """One row per align job (columns :data:`ALIGN_COLUMNS`), in a stable order."""
+    rows = []
+    for analysis in analyses:
+        pairs = (cross_pairs(models, groups) if analysis == "cross"
+                 else [p for m in models for p in seed_pairs(models, m)])
+        for c in corr:
+            for mx, sx, my, sy in pairs:
+                for epoch, stimset in analysis_settings(analysis, models[mx], ood):
+                    rows.append((analysis, c, mx, sx, my, sy, epoch, stimset))
+    return pd.DataFrame(rows, columns=ALIGN_COLUMNS)
+
+
+def extraction_jobs(align_jobs: pd.DataFrame) -> pd.DataFrame:
+    """Every (model, seed, epoch, stimulus set) an align job reads, once, sorted."""
+    sides = [align_jobs[[f"model_{s}", f"seed_{s}", "epoch", "stimset"]].set_axis(
+        EXTRACT_COLUMNS, axis=1) for s in "xy"]
+    return pd.concat(sides).drop_duplicates().sort_values(EXTRACT_COLUMNS).reset_index(drop=True)
+
+
+def alternatives(values) -> str:
+    """A wildcard constraint matching exactly these values (longest first, so that ``vgg16``
+    is not read as ``vgg1`` + ``6``); matches nothing when there are none."""
+    ordered = sorted(map(str, values), key=len, reverse=True)
+    return "|".join(re.escape(v) for v in ordered) or "(?!)"

@@ -1,0 +1,166 @@
+"""The plan (convergent.plan) without Snakemake: the job tables per analysis, each model's family,
+the models table, wildcard alternatives, and that the plan stays free of torch and matplotlib."""
+
+import copy
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+from snakemake.utils import validate
+
+from convergent.plan import IMAGES, SENTENCES, alternatives, family, make_plan
+from convergent.plan.jobs import ALIGN_COLUMNS, alignment_jobs, extraction_jobs
+from convergent.plan.models import ARCH_FAMILY, groups, model_rows, resolve_models
+
+from smk import ROOT
+
+SCHEMA_PATH = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA = yaml.safe_load(SCHEMA_PATH.read_text())
+MODEL_DEFAULTS = {k: v["default"] for k, v in
+                  SCHEMA["properties"]["models"]["additionalProperties"]["properties"].items()
+                  if "default" in v}
+
+
+def validated(**given) -> dict:
+    """A config as the workflow sees it: the schema's defaults filled in."""
+    config = copy.deepcopy(given)
+    validate(config, str(SCHEMA_PATH), set_default=True)
+    return config
+
+
+def plan_of(**given):
+    return make_plan(validated(**given), MODEL_DEFAULTS)
+
+
+def rows(jobs, **equal):
+    for column, value in equal.items():
+        jobs = jobs[jobs[column] == value]
+    return jobs
+
+
+MIXED = dict(
+    models={"cnn": {"arch": "resnet18"}, "vit": {"arch": "vit_small"},
+            "lm": {"arch": "gptneox_tiny"},
+            "pythia": {"arch": "gptneox", "source": "hub", "hub_id": "org/p-seed{seed}",
+                       "epochs": [0, 1000, 143000], "seeds": [1, 2, 3]}},
+    seeds=[0, 1, 2], train={"epochs": 2}, language={"train": {"epochs": 1}},
+    stimuli={"ood": ["contrast", "edge"]}, theory={"enabled": False})
+
+
+def test_every_schema_architecture_has_a_family():
+    archs = SCHEMA["properties"]["models"]["additionalProperties"]["properties"]["arch"]["enum"]
+    assert sorted(archs) == sorted(ARCH_FAMILY)
+    assert {family({"arch": a}) for a in archs} == {"cnn", "vit", "language"}
+
+
+def test_seeds_analysis_pairs_every_seed_pair_at_the_two_ends_of_each_axis():
+    jobs = plan_of(**MIXED).align_jobs
+    seeds = rows(jobs, analysis="seeds")
+    cnn = rows(seeds, model_x="cnn")
+    assert sorted(set(zip(cnn.seed_x, cnn.seed_y, strict=True))) == [(0, 1), (0, 2), (1, 2)]
+    assert sorted(cnn.epoch.unique()) == [0, 2] and set(cnn.stimset) == {IMAGES}
+    pythia = rows(seeds, model_x="pythia")
+    assert sorted(pythia.epoch.unique()) == [0, 143000] and set(pythia.stimset) == {SENTENCES}
+    assert len(pythia) == 3 * 2
+    assert (seeds.model_x == seeds.model_y).all()
+
+
+def test_training_analysis_covers_every_checkpoint_of_each_models_own_axis():
+    jobs = rows(plan_of(**MIXED).align_jobs, analysis="training")
+    assert sorted(rows(jobs, model_x="cnn").epoch.unique()) == [0, 1, 2]
+    assert sorted(rows(jobs, model_x="lm").epoch.unique()) == [0, 1]
+    assert sorted(rows(jobs, model_x="pythia").epoch.unique()) == [0, 1000, 143000]
+
+
+def test_ood_analysis_is_vision_only_at_the_final_checkpoint_on_each_set():
+    jobs = rows(plan_of(**MIXED).align_jobs, analysis="ood")
+    assert set(jobs.model_x) == {"cnn", "vit"}
+    assert set(jobs.epoch) == {2} and set(jobs.stimset) == {"contrast", "edge"}
+    assert len(jobs) == 2 * 3 * 2  # models × seed pairs × sets
+
+
+def test_cross_analysis_pairs_models_within_groups_and_each_model_across_seeds():
+    plan = plan_of(**MIXED)
+    assert plan.groups == [["cnn", "vit"], ["lm"], ["pythia"]]
+    jobs = rows(plan.align_jobs, analysis="cross")
+    pairs = set(zip(jobs.model_x, jobs.seed_x, jobs.model_y, jobs.seed_y, strict=True))
+    assert pairs == {("cnn", 0, "cnn", 1), ("cnn", 0, "vit", 0), ("vit", 0, "vit", 1),
+                     ("lm", 0, "lm", 1), ("pythia", 1, "pythia", 2)}
+    final = {"cnn": 2, "vit": 2, "lm": 1, "pythia": 143000}
+    assert all(final[m] == e for m, e in zip(jobs.model_x, jobs.epoch, strict=True))
+
+
+def test_rotation_and_corr_multiply_jobs_and_a_subset_of_analyses_is_honoured():
+    plan = plan_of(**{**MIXED, "align": {"analyses": ["rotation"],
+                                         "corr": ["pearson", "spearman"]}})
+    jobs = plan.align_jobs
+    assert set(jobs.analysis) == {"rotation"} and set(jobs["corr"]) == {"pearson", "spearman"}
+    assert len(jobs) == 2 * 4 * 3  # corr × models × seed pairs
+    assert list(jobs.columns) == ALIGN_COLUMNS
+    assert "training" in plan.left_out and "rotation" in plan.figures
+
+
+def test_extraction_jobs_are_exactly_the_activations_the_align_jobs_read():
+    plan = plan_of(**MIXED)
+    read = set()
+    for job in plan.align_jobs.itertuples():
+        read |= {(job.model_x, job.seed_x, job.epoch, job.stimset),
+                 (job.model_y, job.seed_y, job.epoch, job.stimset)}
+    table = plan.extract_jobs
+    assert set(map(tuple, table.to_numpy().tolist())) == read and len(table) == len(read)
+    assert table.equals(extraction_jobs(plan.align_jobs))
+
+
+def test_torchvision_model_has_one_network_and_only_cross_and_ood_jobs_need_two():
+    plan = plan_of(models={"net": {"arch": "resnet50", "source": "torchvision",
+                                   "weights": "torchvision:IMAGENET1K_V1", "epochs": [90]}},
+                   theory={"enabled": False})
+    assert plan.models["net"]["seeds"] == [0]
+    assert plan.align_jobs.empty and plan.extract_jobs.empty
+
+
+def test_models_table_says_family_objective_and_the_ends_of_each_axis():
+    models = resolve_models(validated(**{**MIXED, "models": {
+        **MIXED["models"], "moco": {"arch": "resnet18", "objective": "moco"}}}), MODEL_DEFAULTS)
+    table = {row["model"]: row for row in model_rows(models)}
+    assert table["vit"]["family"] == "vit" and table["lm"]["family"] == "language"
+    assert table["moco"]["objective"] == "moco" and table["moco"]["family"] == "cnn"
+    assert (table["pythia"]["untrained"], table["pythia"]["trained"]) == (0, 143000)
+    assert (table["cnn"]["untrained"], table["cnn"]["trained"]) == (0, 2)
+    assert table["pythia"]["seeds"] == 3
+
+
+def test_groups_never_mix_modalities_or_axes():
+    models = resolve_models(validated(**MIXED), MODEL_DEFAULTS)
+    for group in groups(models):
+        assert len({(models[m]["modality"], tuple(models[m]["epochs"])) for m in group}) == 1
+
+
+def test_a_bad_combination_names_the_config_key():
+    with pytest.raises(ValueError, match=r"models\.bad\.objective"):
+        plan_of(models={"bad": {"arch": "vit_small", "objective": "moco", "source": "checkpoint",
+                                "path": "x{seed}{epoch}.pt", "epochs": [0]}})
+    with pytest.raises(ValueError, match="theory.architectures: no variant named nope"):
+        plan_of(theory={"architectures": ["nope"]})
+
+
+def test_alternatives_match_whole_names_only_longest_first():
+    pattern = re.compile(f"^(?:{alternatives(['vgg1', 'vgg16', 'a.b'])})$")
+    assert pattern.match("vgg16") and pattern.match("vgg1") and pattern.match("a.b")
+    assert not pattern.match("axb") and not pattern.match("vgg161")
+    assert not re.match(f"^(?:{alternatives([])})$", "")
+
+
+def test_job_tables_come_from_the_plan_alone():
+    models = resolve_models(validated(**MIXED), MODEL_DEFAULTS)
+    jobs = alignment_jobs(models, groups(models), ["seeds"], ["pearson"], [])
+    assert len(jobs) == 2 * (3 + 3 + 3 + 3)  # 2 epochs × seed pairs of 4 models
+
+
+@pytest.mark.parametrize("module", ["convergent.plan", "convergent.cli"])
+def test_the_plan_and_the_cli_import_neither_torch_nor_matplotlib(module):
+    code = (f"import sys, {module}; heavy = [m for m in ('torch', 'matplotlib') "
+            "if m in sys.modules]; assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True)
