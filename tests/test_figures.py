@@ -2,6 +2,7 @@
 construction; the tables read from the files given; the numbers without matplotlib; and the plan
 of which figures a config can feed."""
 
+import math
 import subprocess
 import sys
 
@@ -9,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from convergent.analysis.summary import headline_numbers, write_summary
+from convergent.analysis.summary import headline_table, write_summary
 from convergent.analysis.tables import load_tables
 from convergent.errors import InputError
 from convergent.figures import FIGURES, draw
@@ -64,6 +65,8 @@ def cross(model_x, seed_x, model_y, seed_y):
 def tables():
     rows = [r for corr in ("pearson", "spearman") for m in LAYERS for r in corresponding(m, corr)]
     rows += cross("netA", 0, "netA", 1) + cross("netA", 0, "netB", 0) + cross("netB", 0, "netB", 1)
+    # netA vs netB also followed over training: best matches reach the same depth at the end
+    rows += [{**r, "epoch": e, "score": 0.5} for e in (0, 1) for r in cross("netA", 0, "netB", 0)]
     accuracy = [dict(model=m, seed=s, epoch=FINAL, stimset=name, accuracy=acc)
                 for m in LAYERS for s in range(3)
                 for name, acc in [("test", 0.9)] + [(k, v[1]) for k, v in OOD.items()]]
@@ -71,16 +74,19 @@ def tables():
                 for m in LAYERS for s in range(3) for e, acc in enumerate((0.1, 0.6, 0.9))
                 for split in ("train", "test")]
     models = [dict(model="netA", arch="resnet18", family="cnn", modality="vision",
-                   objective="supervised", source="train", untrained=0, trained=FINAL, seeds=3),
+                   objective="supervised", source="train", untrained=0, trained=FINAL, seeds=3,
+                   axis="epoch", tokens_per_step=None),
               dict(model="netB", arch="vit_small", family="vit", modality="vision",
-                   objective="supervised", source="train", untrained=0, trained=FINAL, seeds=3)]
+                   objective="supervised", source="train", untrained=0, trained=FINAL, seeds=3,
+                   axis="epoch", tokens_per_step=None)]
     return {"alignment": pd.DataFrame(rows), "accuracy": pd.DataFrame(accuracy),
             "training": pd.DataFrame(training), "models": pd.DataFrame(models)}
 
 
 PANELS = {"depth_profile": 2, "cross_grids": 6, "training": 2, "distribution_shift": 2,
           "ood_accuracy": 2, "rotation": 2, "depth_profile_spearman": 2,
-          "distribution_shift_spearman": 2, "beyond_cnns": 2}
+          "distribution_shift_spearman": 2, "beyond_cnns": 2, "training_time": 2,
+          "training_change": 2, "cross_training": 1}
 
 
 @pytest.mark.parametrize("name", list(FIGURES))
@@ -112,32 +118,60 @@ def test_families_come_from_the_models_table(tables, tmp_path):
         draw("beyond_cnns", [tmp_path / "alignment.parquet"], [tmp_path / "c.png"])
 
 
+def headline(table, name_start, model="all"):
+    row = table[table.headline.str.startswith(name_start) & (table.model == model)]
+    assert len(row) == 1, (name_start, model)
+    return row.iloc[0]
+
+
 def test_headline_numbers_known_by_construction(tables):
-    numbers = headline_numbers(tables)
-    values = list(numbers.values())
-    assert values[0] == pytest.approx(0.3) and values[1] == pytest.approx(0.3)  # 0.5 → 0.8
-    assert values[2] == pytest.approx(0.1)  # linear − procrustes
-    assert values[3] == pytest.approx(0.2)  # procrustes − permutation
-    assert values[4] == pytest.approx(0.1)  # 0.8 in-distribution, 0.7 mean OOD in deep layers
-    assert values[5] == pytest.approx(1.0)  # the easier set has the higher accuracy
-    assert values[6] == pytest.approx(1.0)  # best match always at the same depth
-    assert values[7] == pytest.approx(0.7 / 0.8)
-    assert values[8] == pytest.approx(20.0)
+    table = headline_table(tables)
+    for model in ("netA", "netB", "all"):
+        assert headline(table, "procrustes gain from training, early layers (", model).value \
+            == pytest.approx(0.3)  # 0.5 → 0.8
+        assert headline(table, "procrustes gain from training, deep layers, %", model).value \
+            == pytest.approx(60.0)  # +0.3 of 0.5
+    assert headline(table, "linear − procrustes").value == pytest.approx(0.1)
+    assert headline(table, "procrustes − permutation").value == pytest.approx(0.2)
+    assert headline(table, "deep-layer drop").value == pytest.approx(0.1)  # 0.8 vs 0.7
+    assert headline(table, "correlation of alignment").value == pytest.approx(1.0)
+    assert headline(table, "share of layers best matched", "netA vs netB").value == 1.0
+    assert headline(table, "share of the final alignment").value == pytest.approx(0.7 / 0.8)
+    assert headline(table, "change of the permutation score").value == pytest.approx(20.0)
+    assert headline(table, "change of the permutation score").note == "mean over 2 of 2"
+    assert list(table.columns) == ["headline", "model", "value", "note"]
 
 
 def test_summary_lists_left_out_figures_and_the_config(tables, tmp_path):
     text = write_summary(tables, tmp_path / "summary.md", {"beyond_cnns": "no ViT"},
-                         {"seeds": [0, 1]})
-    assert "| procrustes gain from training, early layers (depth < 0.5) | +0.300 |" in text
+                         {"seeds": [0, 1]}, headlines=tmp_path / "headlines.csv")
+    assert ("| procrustes gain from training, early layers (depth < 0.5) | all | +0.300 | "
+            "mean over 2 of 2 |") in text
+    assert "| procrustes gain from training, deep layers, % of untrained | netB | +60.000 |" \
+        in text
     assert "- `beyond_cnns`: no ViT" in text and "seeds:\n- 0\n- 1" in text
     assert (tmp_path / "summary.md").read_text() == text
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "headlines.csv").fillna(""),
+                                  headline_table(tables).fillna(""), check_dtype=False)
 
 
 def test_a_headline_without_its_data_says_why(tables):
     alignment = tables["alignment"]
-    numbers = headline_numbers({**tables, "alignment": alignment[alignment.analysis != "ood"]})
-    assert numbers["deep-layer drop under OOD (in-distribution − OOD procrustes)"].startswith(
-        "n/a (the alignment table has no 'ood' rows")
+    table = headline_table({**tables, "alignment": alignment[alignment.analysis != "ood"]})
+    row = headline(table, "deep-layer drop under OOD")
+    assert math.isnan(row.value)
+    assert row.note.startswith("n/a (the alignment table has no 'ood' rows")
+
+
+def test_a_model_with_one_checkpoint_has_no_training_gain_but_keeps_the_rest(tables):
+    alignment = tables["alignment"]
+    one = alignment[~((alignment.model_x == "netB") & (alignment.epoch == 0))]
+    table = headline_table({**tables, "alignment": one})
+    gain = headline(table, "procrustes gain from training, early layers (", "netB")
+    assert math.isnan(gain.value) and "one checkpoint only" in gain.note
+    assert headline(table, "procrustes gain from training, early layers (").note == \
+        "mean over 1 of 2"
+    assert headline(table, "linear − procrustes", "netB").value == pytest.approx(0.1)
 
 
 def test_a_figure_without_its_data_is_an_error_not_an_empty_plot(tables, tmp_path):
@@ -158,11 +192,18 @@ def test_the_plan_says_why_a_figure_is_left_out():
     assert "beyond_cnns" in reasons
     analyses = ["seeds", "cross", "training", "ood", "rotation"]
     everything = left_out(analyses, {}, ["pearson", "spearman"], ["contrast"])
-    assert set(everything) == {"beyond_cnns"}
+    assert set(everything) == {"beyond_cnns", "cross_training"}
     for family in ({"arch": "vit_small"}, {"arch": "gptneox_tiny"},
                    {"arch": "resnet50", "objective": "moco"}):
         models = {"cnn": {"arch": "resnet18"}, "other": family}
-        assert left_out(analyses, {}, ["pearson", "spearman"], ["contrast"], models) == {}
+        assert set(left_out(analyses, {}, ["pearson", "spearman"], ["contrast"], models)) == {
+            "cross_training"}
+    steps = [0, 1000, 2000]
+    pythias = {"p160": {"arch": "gptneox", "epochs": steps},
+               "p70": {"arch": "gptneox", "epochs": steps}}
+    assert left_out(analyses, {}, ["pearson", "spearman"], ["contrast"], pythias) == {}
+    pythias["p70"]["epochs"] = [0, 1000]  # not one axis: not followed over training
+    assert "cross_training" in left_out(analyses, {}, ["pearson"], ["contrast"], pythias)
     assert left_out(["ood", "seeds"], {}, ["pearson"], [])["ood_accuracy"] == (
         "stimuli.ood lists no OOD set")
 
@@ -234,8 +275,8 @@ def test_cli_summary_from_tables_on_disk(tables, tmp_path):
     done = _convergent("summary", "--tables", paths[0], "--out", tmp_path / "part.md")
     assert done.returncode == 0, done.stderr
     text = (tmp_path / "part.md").read_text()
-    assert "| procrustes gain from training, early layers (depth < 0.5) | +0.300 |" in text
-    assert "n/a (the 'training' table was not given" in text
+    assert "| procrustes gain from training, early layers (depth < 0.5) | all | +0.300 |" in text
+    assert "n/a (the 'accuracy' table was not given" in text
 
 
 @pytest.mark.parametrize("module", ["convergent.analysis", "convergent.analysis.summary"])

@@ -172,8 +172,11 @@ def test_bad_sources_and_arguments_are_input_errors(tiny, tmp_path):
 def test_training_learns_and_writes_loadable_checkpoints(tmp_path):
     checkpoints = run_train(tmp_path)
     log = pd.read_csv(tmp_path / "log.csv")
-    assert list(log.columns) == ["model", "seed", "epoch", "split", "loss", "accuracy"]
+    assert list(log.columns) == ["model", "seed", "epoch", "split", "loss", "accuracy",
+                                 "tokens"]
     assert sorted(log.epoch.unique()) == [0, 1, 2]
+    per_epoch = log.groupby("epoch").tokens.first()
+    assert per_epoch[0] == 0 and per_epoch[2] == 2 * per_epoch[1] > 0  # tokens seen so far
     test = log[log.split == "test"].set_index("epoch")
     assert test.loss[2] < test.loss[0] - 1.0  # from ~ln(vocabulary) towards the grammar
     assert test.accuracy[2] > test.accuracy[0] + 0.1

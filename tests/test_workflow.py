@@ -45,16 +45,26 @@ def test_full_run_writes_the_tables_and_figure(finished_run):
     assert set(training.epoch) == {0, 1} and set(training.split) == {"train", "test"}
     figures = {p.name for p in (finished_run / "results" / "figures").iterdir()}
     drawn = ["depth_profile", "cross_grids", "training", "distribution_shift", "ood_accuracy",
-             "rotation"]  # test.yaml asks for no Spearman: those two are left out
+             "rotation", "training_time", "training_change"]  # no Spearman in test.yaml
     assert figures == {f"{f}.{ext}" for f in drawn for ext in ("png", "svg")} | {"rotation.csv"}
     summary = (finished_run / "results" / "summary.md").read_text()
     assert "`depth_profile_spearman`: align.corr does not ask for spearman" in summary
     assert "procrustes gain from training" in summary and "## Config" in summary
+    headlines = pd.read_csv(tables / "headlines.csv")
+    assert list(headlines.columns) == ["headline", "model", "value", "note"]
+    assert set(headlines.model) == {"vgg11", "all"}
+    models = pd.read_parquet(tables / "models.parquet")
+    assert models.to_dict("records")[0] | {"tokens_per_step": None} == {
+        "model": "vgg11", "arch": "vgg11", "family": "cnn", "modality": "vision",
+        "objective": "supervised", "source": "train", "untrained": 0, "trained": 1, "seeds": 2,
+        "axis": "epoch", "tokens_per_step": None}
 
 
 def test_the_report_holds_every_figure_and_the_summary(finished_run):
     report = finished_run / "results" / "report.html"
-    snakemake(finished_run, "--report", str(report))
+    done = snakemake(finished_run, "--report", str(report))
+    # docutils reports caption problems as "(WARNING/2)", "(ERROR/3)", ... in the log
+    assert "(WARNING/" not in done.stderr and "(ERROR/" not in done.stderr, done.stderr
     html = report.read_text(errors="replace")
     assert report.stat().st_size > 100_000
     for name in ("depth_profile.png", "cross_grids.png", "rotation.png", "summary.md"):

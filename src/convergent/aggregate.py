@@ -16,7 +16,7 @@ ALIGNMENT_COLUMNS = ["analysis", "model_x", "seed_x", "model_y", "seed_y", "epoc
 ACCURACY_COLUMNS = ["model", "seed", "epoch", "stimset", "accuracy"]
 TRAINING_COLUMNS = ["model", "seed", "epoch", "split", "loss", "accuracy"]
 MODEL_COLUMNS = ["model", "arch", "family", "modality", "objective", "source", "untrained",
-                 "trained", "seeds"]
+                 "trained", "seeds", "axis", "tokens_per_step"]
 
 
 def _concat(paths) -> pd.DataFrame:

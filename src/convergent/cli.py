@@ -213,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
                    metavar="TABLE.parquet|csv", help="the result tables, each named by its "
                    "file's stem; a headline whose table is not given says so")
     p.add_argument("--out", type=Path, required=True, metavar="summary.md")
+    p.add_argument("--headlines", type=Path, default=None, metavar="headlines.csv",
+                   help="also write the headline table (headline, model, value, note) here")
     p.add_argument("--left-out", action="append", default=[], type=_label, metavar="NAME=WHY",
                    help="a figure the config cannot feed, and why (repeatable)")
     p.add_argument("--config", type=_json, default=None, help="JSON: the workflow's config, "
@@ -429,7 +431,9 @@ def _run_aggregate(args) -> int:
 def _run_figure(args) -> int:
     from .figures import draw
 
-    draw(args.name, args.tables, args.out)
+    why = draw(args.name, args.tables, args.out)
+    if why is not None:
+        print(f"convergent figure {args.name}: n/a ({why})", file=sys.stderr)
     return 0
 
 
@@ -437,7 +441,8 @@ def _run_summary(args) -> int:
     from .analysis.summary import write_summary
     from .analysis.tables import load_tables
 
-    write_summary(load_tables(args.tables), args.out, dict(args.left_out), args.config)
+    write_summary(load_tables(args.tables), args.out, dict(args.left_out), args.config,
+                  headlines=args.headlines)
     return 0
 
 

@@ -45,12 +45,14 @@ for _figure in PLAN.figures:
 
 
 rule summary:
-    """The headline numbers, and the figures left out with the reason."""
+    """The headline numbers per model and across models (summary.md and headlines.csv), and
+    the figures left out with the reason."""
     localrule: True
     input:
         table_paths("parquet"),
     output:
-        report(PATHS["summary"], caption="../report/summary.rst", category="Summary"),
+        summary=report(PATHS["summary"], caption="../report/summary.rst", category="Summary"),
+        headlines=PATHS["headlines"],
     log:
         LOG["summary"],
     params:
@@ -59,5 +61,6 @@ rule summary:
     conda:
         "../envs/convergent.yaml"
     shell:
-        "convergent summary --tables {input:q} --out {output:q} {params.left_out}"
+        "convergent summary --tables {input:q} --out {output.summary:q}"
+        " --headlines {output.headlines:q} {params.left_out}"
         " --config {params.config:q} > {log:q} 2>&1"

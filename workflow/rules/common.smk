@@ -41,6 +41,7 @@ PATHS = {
     "table": f"{RESULTS}/tables/{{table}}.{{ext}}",
     "figure": f"{RESULTS}/figures/{{figure}}.{{ext}}",
     "summary": f"{RESULTS}/summary.md",
+    "headlines": f"{RESULTS}/tables/headlines.csv",
     "theory_run": f"{RESULTS}/theory/runs/{{experiment}}/{{run}}/seed{{seed}}.parquet",
     "theory_fit": f"{RESULTS}/theory/runs/{{experiment}}/{{run}}/seed{{seed}}.fit.csv",
     "theory_table": f"{RESULTS}/theory/{{table}}.{{ext}}",
@@ -124,7 +125,7 @@ def theory_targets():
 
 def all_targets():
     theory = theory_targets() if config["theory"]["enabled"] else []
-    return (table_paths() + [PATHS["summary"]]
+    return (table_paths() + [PATHS["summary"], PATHS["headlines"]]
             + [path for name in PLAN.figures for path in figure_paths(name)] + theory)
 
 

@@ -12,11 +12,11 @@ from .cross import best_match_share, counterpart, hierarchical_correspondence, s
 from .depth import shift_profile
 from .ood import depth_correlation, ood_points
 from .rotation import rotation_pairs, rotation_table
-from .summary import headline_numbers, write_summary
+from .summary import headline_table, write_summary
 from .tables import (
     DEEP,
     Tables,
-    final_epoch,
+    at_end,
     fold_scores,
     layer_group,
     load_tables,
@@ -26,7 +26,7 @@ from .tables import (
 from .training import first_epoch_share, training_curve
 
 __all__ = ["DEEP", "Tables", "best_match_share", "counterpart", "depth_correlation",
-           "final_epoch", "first_epoch_share", "fold_scores", "headline_numbers",
+           "at_end", "first_epoch_share", "fold_scores", "headline_table",
            "hierarchical_correspondence", "layer_group", "load_tables", "ood_points",
            "rotation_pairs", "rotation_table", "score_matrix", "select", "shift_profile",
            "standard_error", "training_curve", "write_summary"]

@@ -8,23 +8,25 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .tables import as_tables, final_epoch, select
+from .tables import as_tables, at_end, select
 
 
 def ood_points(tables: Mapping[str, pd.DataFrame], corr: str = "pearson") -> pd.DataFrame:
     """One row per model, seed pair, OOD set and layer: Procrustes score and the mean accuracy
-    of the two networks on that set (from the ``alignment`` and ``accuracy`` tables)."""
+    of the two networks on that set, at each model's final checkpoint (from the ``alignment``
+    and ``accuracy`` tables); sets without an accuracy are left out."""
     tables = as_tables(tables)
-    ood = select(tables["alignment"], "ood", corr, metric="procrustes")
-    epoch = final_epoch(ood)
-    accuracy = tables["accuracy"]
-    accuracy = accuracy[accuracy.epoch == epoch].set_index(["model", "seed", "stimset"]).accuracy
-    if accuracy.empty:
-        raise InputError(f"the accuracy table has no rows at epoch {epoch}")
-    keys_x = pd.MultiIndex.from_frame(ood[["model_x", "seed_x", "stimset"]])
-    keys_y = pd.MultiIndex.from_frame(ood[["model_y", "seed_y", "stimset"]])
+    ood = at_end(select(tables["alignment"], "ood", corr, metric="procrustes"))
+    accuracy = tables["accuracy"].set_index(["model", "seed", "epoch", "stimset"]).accuracy
+    keys_x = pd.MultiIndex.from_frame(ood[["model_x", "seed_x", "epoch", "stimset"]])
+    keys_y = pd.MultiIndex.from_frame(ood[["model_y", "seed_y", "epoch", "stimset"]])
     both = (accuracy.reindex(keys_x).to_numpy() + accuracy.reindex(keys_y).to_numpy()) / 2
-    return ood.assign(accuracy=both).dropna(subset=["accuracy", "score"])
+    points = ood.assign(accuracy=both).dropna(subset=["accuracy", "score"])
+    if points.empty:
+        raise InputError("no OOD set has an accuracy at the models' final checkpoints (a "
+                         "model without a classifier for the set's classes, e.g. MoCo or "
+                         "weights trained on other labels, has none)")
+    return points
 
 
 def depth_correlation(points: pd.DataFrame) -> pd.DataFrame:

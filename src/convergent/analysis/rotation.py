@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .tables import select
+from .tables import at_end, select
 
 
 def rotation_pairs(alignment: pd.DataFrame, corr: str = "pearson") -> pd.DataFrame:
     """One row per model, seed pair and layer: native and rotated permutation scores and the
     change in % ((native − rotated) / rotated × 100)."""
-    rows = select(alignment, "rotation", corr)
+    rows = at_end(select(alignment, "rotation", corr))
     keys = ["model_x", "seed_x", "seed_y", "index_x", "depth_x"]
     wide = rows.pivot_table(index=keys, columns="metric", values="score").reset_index()
     wide = wide.rename(columns={"permutation": "native", "permutation_rotated": "rotated"})

@@ -1,116 +1,180 @@
-"""The study's headline numbers, computed from the result tables, and ``summary.md`` that shows
-them beside the figures left out and the config (numbers only: no plotting import here)."""
+"""The study's headline numbers, per model and across models, computed from the result tables;
+``headlines.csv`` holds them and ``summary.md`` shows them beside the figures left out and the
+config (numbers only: no plotting import here).
+
+Each headline is computed for every model on that model's own training axis (its first
+checkpoint is "untrained", its last "trained"), then summarised across models (``model`` =
+``all``: the mean of the models' values). A number that cannot be computed has no value and a
+note saying why, never an exception: any valid config gets a summary.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..io import atomic_path
+from ..io import atomic_path, write_table
 from .cross import hierarchical_correspondence
 from .depth import shift_profile
 from .ood import depth_correlation, ood_points
 from .rotation import rotation_table
-from .tables import DEEP, as_tables, final_epoch, select
+from .tables import DEEP, as_tables, at_end, select
 from .training import first_epoch_share, training_curve
 
-
-def _seed_means(alignment: pd.DataFrame, metric: str, epoch: int | None = None) -> pd.Series:
-    """Mean score of corresponding layers across seeds, per model and depth."""
-    rows = select(alignment, "seeds", metric=metric)
-    epoch = final_epoch(rows) if epoch is None else epoch
-    rows = rows[rows.epoch == epoch]
-    if rows.empty:
-        raise InputError(f"no seeds rows for {metric} at epoch {epoch}")
-    return rows.groupby(["model_x", "depth_x"]).score.mean()
+#: The columns of ``headlines.csv``.
+HEADLINE_COLUMNS = ["headline", "model", "value", "note"]
+#: The ``model`` of a number summarised across models.
+ALL = "all"
 
 
-def _by_depth(values: pd.Series, deep: bool) -> float:
-    depth = values.index.get_level_values("depth_x")
-    part = values[(depth >= DEEP) if deep else (depth < DEEP)]
-    return float(part.mean()) if len(part) else float("nan")
+@dataclass(frozen=True)
+class Headline:
+    """One headline: ``compute`` maps the tables to a value per model (NaN where that model's
+    value cannot be computed, for the reason ``nan_note``)."""
+
+    name: str
+    compute: Callable[[Mapping[str, pd.DataFrame]], pd.Series]
+    nan_note: str
 
 
-def training_gain(t, deep):
-    """Mean procrustes increase across seeds from untrained (epoch 0) to trained layers."""
-    gain = _seed_means(t["alignment"], "procrustes") - _seed_means(t["alignment"],
-                                                                     "procrustes", 0)
-    return _by_depth(gain, deep)
+def _depth_part(rows: pd.DataFrame, deep: bool | None) -> pd.Series:
+    """Per model: the mean over layers (of the seed-pair means) in the early (depth < 0.5) or
+    deep part, or over all layers (``deep`` None)."""
+    per_layer = rows.groupby(["model_x", "depth_x"]).score.mean().reset_index()
+    if deep is not None:
+        part = per_layer.depth_x >= DEEP
+        per_layer = per_layer[part if deep else ~part]
+    values = per_layer.groupby("model_x").score.mean()
+    return values.reindex(sorted(rows.model_x.unique()))
 
 
-def metric_gap(t, first, second):
-    gap = _seed_means(t["alignment"], first) - _seed_means(t["alignment"], second)
-    return float(gap.mean())
+def training_gain(t, deep: bool, percent: bool = False) -> pd.Series:
+    """Procrustes across seeds, trained minus untrained (each model's own two ends), as a
+    difference or in % of the untrained score; NaN for a model with one checkpoint."""
+    rows = select(t["alignment"], "seeds", metric="procrustes")
+    trained = _depth_part(at_end(rows), deep)
+    untrained = _depth_part(at_end(rows, "untrained"), deep)
+    gain = trained - untrained
+    if percent:
+        gain = gain / untrained * 100
+    single = rows.groupby("model_x").epoch.nunique() == 1
+    return gain.where(~single.reindex(gain.index, fill_value=False))
 
 
-def ood_drop(t):
+def metric_gap(t, first: str, second: str) -> pd.Series:
+    """Per model, trained: mean over layers of ``first`` minus ``second`` across seeds."""
+    rows = at_end(select(t["alignment"], "seeds"))
+    return (_depth_part(rows[rows.metric == first], None)
+            - _depth_part(rows[rows.metric == second], None))
+
+
+def ood_drop(t) -> pd.Series:
     """Deep layers: in-distribution minus mean OOD procrustes score across seeds."""
-    profile = shift_profile(t["alignment"]).set_index(["model_x", "depth_x"])
-    return _by_depth(profile["id"] - profile["ood"], deep=True)
+    profile = shift_profile(t["alignment"])
+    gap = profile.assign(score=profile["id"] - profile["ood"])
+    return _depth_part(gap, deep=True)
 
 
-def deepest_ood_correlation(t):
-    """Correlation of alignment with OOD accuracy at each model's deepest layer (mean over
-    models)."""
+def deepest_ood_correlation(t) -> pd.Series:
+    """Correlation of alignment with OOD accuracy at each model's deepest layer."""
     r = depth_correlation(ood_points(t))
-    deepest = r.loc[r.groupby("model_x").index_x.idxmax()]
-    return float(deepest.r.mean())
+    return r.loc[r.groupby("model_x").index_x.idxmax()].set_index("model_x").r
 
 
-HEADLINES: dict[str, Callable] = {
-    "procrustes gain from training, early layers (depth < 0.5)":
-        lambda t: training_gain(t, deep=False),
-    "procrustes gain from training, deep layers (depth ≥ 0.5)":
-        lambda t: training_gain(t, deep=True),
-    "linear − procrustes (trained, mean over layers)":
-        lambda t: metric_gap(t, "linear", "procrustes"),
-    "procrustes − permutation (trained, mean over layers)":
-        lambda t: metric_gap(t, "procrustes", "permutation"),
-    "deep-layer drop under OOD (in-distribution − OOD procrustes)": ood_drop,
-    "correlation of alignment with OOD accuracy, deepest layer": deepest_ood_correlation,
-    "share of layers best matched by their counterpart (cross, procrustes)":
-        lambda t: float(hierarchical_correspondence(t["alignment"]).query(
-            "metric == 'procrustes'").share.mean()),
-    "share of the final alignment reached after epoch 1 (procrustes)":
-        lambda t: float(first_epoch_share(training_curve(t)).share.mean()),
-    "change of the permutation score under rotation, % (mean of per-model max)":
-        lambda t: float(rotation_table(t["alignment"]).change_pct_max.mean()),
-}
+def counterpart_share(t) -> pd.Series:
+    """Per model pair: the share of layers best matched by their counterpart (procrustes)."""
+    shares = hierarchical_correspondence(t["alignment"]).query("metric == 'procrustes'")
+    if shares.empty:
+        raise InputError("the cross analysis has no procrustes rows")
+    names = [x if x == y else f"{x} vs {y}" for x, y in zip(shares.model_x, shares.model_y,
+                                                          strict=True)]
+    return pd.Series(shares.share.to_numpy(), index=names)
 
 
-def headline_numbers(tables: Mapping[str, pd.DataFrame]) -> dict[str, float | str]:
-    """Every headline: its value, or why the tables cannot give it (a table not given among
-    them)."""
+def epoch_one_share(t) -> pd.Series:
+    """Per model: the share of the final alignment reached after epoch 1 (mean over layer
+    groups)."""
+    return first_epoch_share(training_curve(t), t).groupby("model_x").share.mean()
+
+
+def rotation_change(t) -> pd.Series:
+    """Per model: the largest drop of the permutation score under rotation over layers, %."""
+    return rotation_table(t["alignment"]).set_index("model").change_pct_max
+
+
+ONE_CHECKPOINT = "one checkpoint only: untrained and trained coincide"
+HEADLINES = [
+    Headline("procrustes gain from training, early layers (depth < 0.5)",
+             lambda t: training_gain(t, deep=False), ONE_CHECKPOINT),
+    Headline("procrustes gain from training, early layers, % of untrained",
+             lambda t: training_gain(t, deep=False, percent=True), ONE_CHECKPOINT),
+    Headline("procrustes gain from training, deep layers (depth ≥ 0.5)",
+             lambda t: training_gain(t, deep=True), ONE_CHECKPOINT),
+    Headline("procrustes gain from training, deep layers, % of untrained",
+             lambda t: training_gain(t, deep=True, percent=True), ONE_CHECKPOINT),
+    Headline("linear − procrustes (trained, mean over layers)",
+             lambda t: metric_gap(t, "linear", "procrustes"),
+             "the seeds analysis lacks one of the two metrics for this model"),
+    Headline("procrustes − permutation (trained, mean over layers)",
+             lambda t: metric_gap(t, "procrustes", "permutation"),
+             "the seeds analysis lacks one of the two metrics for this model"),
+    Headline("deep-layer drop under OOD (in-distribution − OOD procrustes)", ood_drop,
+             "no deep layer scored both in distribution and on an OOD set"),
+    Headline("correlation of alignment with OOD accuracy, deepest layer",
+             deepest_ood_correlation,
+             "fewer than three (set, seed pair) points with an accuracy, or no spread"),
+    Headline("share of layers best matched by their counterpart (cross, procrustes)",
+             counterpart_share, "no layer of the pair has a finite score"),
+    Headline("share of the final alignment reached after epoch 1 (procrustes)",
+             epoch_one_share, "the model's axis has no epoch 1"),
+    Headline("change of the permutation score under rotation, % (max over layers)",
+             rotation_change, "a rotated score of zero"),
+]
+
+
+def _rows(headline: Headline, tables) -> list[dict]:
+    try:
+        values = headline.compute(tables).astype(float)
+    except (InputError, KeyError, ValueError) as err:
+        return [dict(headline=headline.name, model=ALL, value=math.nan, note=f"n/a ({err})")]
+    rows = [dict(headline=headline.name, model=str(model), value=value,
+                 note="" if math.isfinite(value) else f"n/a ({headline.nan_note})")
+            for model, value in values.items()]
+    finite = values[values.map(math.isfinite)]
+    rows.append(dict(headline=headline.name, model=ALL,
+                     value=float(finite.mean()) if len(finite) else math.nan,
+                     note=(f"mean over {len(finite)} of {len(values)}" if len(finite)
+                           else f"n/a (no model gives it: {headline.nan_note})")))
+    return rows
+
+
+def headline_table(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every headline per model and across models (columns :data:`HEADLINE_COLUMNS`)."""
     tables = as_tables(tables)
-    values = {}
-    for name, compute in HEADLINES.items():
-        try:
-            values[name] = compute(tables)
-        except (InputError, KeyError, ValueError) as err:
-            values[name] = f"n/a ({err})"
-    return values
+    rows = [row for headline in HEADLINES for row in _rows(headline, tables)]
+    return pd.DataFrame(rows, columns=HEADLINE_COLUMNS)
 
 
-def _shown(value) -> str:
-    if isinstance(value, str):
-        return value
-    if not np.isfinite(value):
-        return "n/a (too few points: it needs several OOD sets, seed pairs or layers)"
-    return f"{value:+.3f}"
+def _shown(row) -> str:
+    value = "" if not math.isfinite(row.value) else f"{row.value:+.3f}"
+    return f"| {row.headline} | {row.model} | {value} | {row.note} |"
 
 
 def write_summary(tables: Mapping[str, pd.DataFrame], path: str | Path,
-                  left_out: Mapping[str, str] | None = None, config: Mapping | None = None
-                  ) -> str:
-    """Write ``summary.md``: the headline numbers, the figures left out and why, and the
-    config the results come from."""
-    lines = ["# Summary", "", "| headline | value |", "|---|---|"]
-    lines += [f"| {name} | {_shown(value)} |"
-              for name, value in headline_numbers(tables).items()]
+                  left_out: Mapping[str, str] | None = None, config: Mapping | None = None,
+                  headlines: str | Path | None = None) -> str:
+    """Write ``summary.md`` (the headline table, the figures left out and why, the config the
+    results come from) and, when ``headlines`` is given, the headline table as CSV there."""
+    table = headline_table(tables)
+    lines = ["# Summary", "", "Each model on its own training axis; `all` is the mean over the "
+             "models that give the number.", "", "| headline | model | value | note |",
+             "|---|---|---|---|"]
+    lines += [_shown(row) for row in table.itertuples()]
     if left_out:
         lines += ["", "## Figures left out", ""]
         lines += [f"- `{name}`: {why}" for name, why in sorted(left_out.items())]
@@ -120,6 +184,8 @@ def write_summary(tables: Mapping[str, pd.DataFrame], path: str | Path,
         lines += ["", "## Config", "", "```yaml", yaml.safe_dump(dict(config), sort_keys=False)
                   .rstrip(), "```"]
     text = "\n".join(lines) + "\n"
+    if headlines is not None:
+        write_table(table, headlines)
     with atomic_path(path) as tmp:
         Path(tmp).write_text(text)
     return text

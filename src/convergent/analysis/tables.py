@@ -22,13 +22,17 @@ DEEP = 0.5
 READERS = {".parquet": pd.read_parquet, ".csv": pd.read_csv}
 
 
+class MissingTable(InputError):
+    """A table the computation needs was not among the files given."""
+
+
 class Tables(dict):
     """Tables by name; asking for one that was not given is an :class:`InputError` naming it
     (a ``KeyError`` would say too little on the command line)."""
 
     def __missing__(self, name: str) -> pd.DataFrame:
         given = ", ".join(sorted(self)) or "none"
-        raise InputError(f"the '{name}' table was not given (pass its file, e.g. {name}.parquet, "
+        raise MissingTable(f"the '{name}' table was not given (pass its file, e.g. {name}.parquet, "
                          f"to --tables; given: {given})")
 
 
@@ -65,9 +69,14 @@ def select(alignment: pd.DataFrame, what: str, corr: str = "pearson", **equal) -
     return rows
 
 
-def final_epoch(rows: pd.DataFrame) -> int:
-    """The last epoch among ``rows``."""
-    return int(rows["epoch"].max())
+def at_end(rows: pd.DataFrame, end: str = "trained") -> pd.DataFrame:
+    """The rows at each model's own last (``trained``) or first (``untrained``) checkpoint
+    among ``rows``: every model has its own training axis (epochs, Pythia's steps, ...), so
+    "trained" is never one epoch number shared by all models."""
+    if end not in ("trained", "untrained"):
+        raise ValueError(f"end must be 'trained' or 'untrained', not {end!r}")
+    pick = rows.groupby("model_x").epoch.transform("max" if end == "trained" else "min")
+    return rows[rows.epoch == pick]
 
 
 def fold_scores(rows: pd.DataFrame) -> pd.DataFrame:

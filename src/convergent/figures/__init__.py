@@ -10,18 +10,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..analysis.tables import load_tables
+import pandas as pd
+
+from ..analysis.tables import MissingTable, load_tables
 from ..errors import InputError
+from ..io import write_table
 from ..plan.figures import FIGURE_NEEDS
-from .cross import cross_grids
+from .base import not_available
+from .cross import cross_grids, cross_training
 from .depth import beyond_cnns, depth_profile, distribution_shift
 from .ood import ood_accuracy
 from .rotation import rotation
-from .training import training
+from .training import training, training_change, training_time
 
 _DRAWERS = {"depth_profile": depth_profile, "cross_grids": cross_grids, "training": training,
             "distribution_shift": distribution_shift, "ood_accuracy": ood_accuracy,
-            "rotation": rotation, "beyond_cnns": beyond_cnns}
+            "rotation": rotation, "beyond_cnns": beyond_cnns, "training_time": training_time,
+            "training_change": training_change, "cross_training": cross_training}
 #: Every figure of the plan → its function (a ``*_spearman`` figure is its Pearson one drawn
 #: with the correlation the plan names).
 FIGURES = {name: _DRAWERS[name.removesuffix("_spearman")] for name in FIGURE_NEEDS}
@@ -31,10 +36,14 @@ WITH_TABLE = frozenset(name for name, drawer in FIGURES.items() if drawer is rot
 TABLE_SUFFIX = ".csv"
 
 
-def draw(name: str, tables, out) -> None:
+def draw(name: str, tables, out) -> str | None:
     """Draw figure ``name`` from the table files ``tables`` (each known by its stem, e.g.
     ``alignment.parquet``) to the paths ``out``; a ``.csv`` path among them receives the
-    figure's table instead (figures of :data:`WITH_TABLE` only)."""
+    figure's table instead (figures of :data:`WITH_TABLE` only).
+
+    When the tables cannot feed the figure (a valid config whose results lack what it shows),
+    the figure says "n/a (why)" instead and the reason is returned; None when it was drawn.
+    A table not given at all is an :class:`InputError`."""
     figures = [path for path in out if Path(path).suffix != TABLE_SUFFIX]
     table_out = [path for path in out if Path(path).suffix == TABLE_SUFFIX]
     if not figures:
@@ -48,7 +57,20 @@ def draw(name: str, tables, out) -> None:
             raise InputError(f"{table_out[0]}: the {name} figure writes no table (only "
                              f"{', '.join(sorted(WITH_TABLE))} do)")
         options["table_out"] = table_out[0]
-    FIGURES[name](load_tables(tables), figures, corr=FIGURE_NEEDS[name].corr, **options)
+    loaded = load_tables(tables)
+    try:
+        FIGURES[name](loaded, figures, corr=FIGURE_NEEDS[name].corr, **options)
+    except MissingTable:
+        raise
+    except (InputError, KeyError, ValueError, IndexError, TypeError) as err:
+        # the data cannot feed this figure (e.g. no OOD set with an accuracy): say why in it
+        why = str(err) if isinstance(err, InputError) else (
+            f"could not be computed: {type(err).__name__}: {err}")
+        not_available(name, why, figures)
+        if table_out:
+            write_table(pd.DataFrame({"n/a": [why]}), table_out[0])
+        return why
+    return None
 
 
 __all__ = ["FIGURES", "WITH_TABLE", "draw"]

@@ -31,3 +31,14 @@ def save(fig, out: list[Path], tight: bool = True) -> None:
             fig.savefig(tmp, format=Path(path).suffix.lstrip("."), dpi=130,
                         bbox_inches=None if tight else "tight")
     plt.close(fig)
+
+
+def not_available(title: str, why: str, out: list[Path]) -> None:
+    """A figure that says, in place of its panels, why it cannot be drawn ("n/a (why)")."""
+    import textwrap
+
+    fig, (ax,) = panels(1, width=6.4, height=2.4)
+    ax.axis("off")
+    ax.text(0.5, 0.5, f"{title}: n/a\n" + textwrap.fill(f"({why})", 70), ha="center",
+            va="center", fontsize=9, transform=ax.transAxes)
+    save(fig, out)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..analysis.depth import shift_profile
-from ..analysis.tables import final_epoch, fold_scores, select
+from ..analysis.tables import at_end, fold_scores, select
 from ..plan.models import FAMILY_LABELS
 from .base import METRIC_COLOURS, panels, save
 
@@ -27,24 +27,26 @@ def finish(fig, axes, models, ylabel: str, out) -> list:
 
 def depth_profile(tables: dict[str, pd.DataFrame], out, corr: str = "pearson") -> list:
     """Score of corresponding layers across seeds vs normalised depth, a panel per architecture,
-    a line per metric; trained (final epoch) solid, untrained (epoch 0) light. Points are means,
-    bars the standard deviation over folds and seed pairs."""
+    a line per metric; trained (the model's final checkpoint) solid, untrained (its first)
+    light. Points are means, bars the standard deviation over folds and seed pairs."""
     seeds = select(tables["alignment"], "seeds", corr)
-    final = final_epoch(seeds)
     models = sorted(seeds.model_x.unique())
     fig, axes = panels(len(models), sharey=True)
     for ax, model in zip(axes, models, strict=True):
+        own = seeds[seeds.model_x == model]
+        ends = ((at_end(own), 1.0, "-", "trained"), (at_end(own, "untrained"), 0.35, "--",
+                                                     "untrained"))
+        if own.epoch.nunique() == 1:  # one checkpoint (e.g. published weights): no baseline
+            ends = ends[:1]
         for metric in DEPTH_METRICS:
-            for epoch, alpha, style in ((final, 1.0, "-"), (0, 0.35, "--")):
-                part = seeds[(seeds.model_x == model) & (seeds.metric == metric)
-                             & (seeds.epoch == epoch)]
+            for rows, alpha, style, label in ends:
+                part = rows[rows.metric == metric]
                 if part.empty:
                     continue
                 stats = fold_scores(part).groupby("depth_x").fold_score.agg(["mean", "std"])
                 ax.errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0),
                             color=METRIC_COLOURS[metric], alpha=alpha, linestyle=style,
-                            marker="o", markersize=3, capsize=2,
-                            label=f"{metric} ({'trained' if epoch == final else 'untrained'})")
+                            marker="o", markersize=3, capsize=2, label=f"{metric} ({label})")
     return finish(fig, axes, models, f"alignment across seeds ({corr})", out)
 
 
@@ -78,8 +80,8 @@ def beyond_cnns(tables: dict[str, pd.DataFrame], out, corr: str = "pearson") -> 
     fig, axes = panels(2, sharey=True)
     for ax, trained in zip(axes, (True, False), strict=True):
         for k, (model, rows) in enumerate(seeds.groupby("model_x")):
-            epoch = rows.epoch.max() if trained else rows.epoch.min()
-            part = rows[rows.epoch == epoch].groupby("depth_x").score.mean()
+            part = at_end(rows, "trained" if trained else "untrained")
+            part = part.groupby("depth_x").score.mean()
             family = families[model]
             ax.plot(part.index, part.values, FAMILY_STYLES[family], marker="o", markersize=3,
                     color=f"C{k}", label=f"{model} ({FAMILY_LABELS[family]})")

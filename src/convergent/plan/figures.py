@@ -26,15 +26,32 @@ FIGURE_NEEDS: dict[str, Needs] = {
     "depth_profile_spearman": Needs(("seeds",), corr="spearman"),
     "distribution_shift_spearman": Needs(("ood", "seeds"), "procrustes", "spearman"),
     "beyond_cnns": Needs(("seeds",), "procrustes"),
+    "training_time": Needs(("training",), "procrustes"),
+    "training_change": Needs(("training",), "procrustes"),
+    "cross_training": Needs(("cross",), "procrustes"),
 }
-#: Why ``beyond_cnns`` (self-supervised, ViT and language models beside the CNNs) is absent.
-NO_BEYOND_CNNS = "the config has no self-supervised, ViT or language model"
 
 
-def beyond_cnns(models: dict | None) -> bool:
+def beyond_cnns(models: dict) -> bool:
     """Whether the config's models include a ViT, a MoCo model or a language model."""
     return any(family(spec) != "cnn" or spec.get("objective") == "moco"
-               for spec in (models or {}).values())
+               for spec in models.values())
+
+
+def language_pair(models: dict) -> bool:
+    """Whether two language models of different architectures share a training axis (the
+    cross analysis then follows them over training)."""
+    from .jobs import followed_over_training
+
+    return any(followed_over_training(models, a, b) for a in models for b in models if a < b)
+
+
+#: Figures that also need certain models: figure → (test of the resolved models, why not).
+MODEL_NEEDS = {
+    "beyond_cnns": (beyond_cnns, "the config has no self-supervised, ViT or language model"),
+    "cross_training": (language_pair, "the config has no two language models of different "
+                       "architectures on one training axis"),
+}
 
 
 def left_out(analyses, metrics: dict, corr, ood_sets, models: dict | None = None
@@ -45,7 +62,7 @@ def left_out(analyses, metrics: dict, corr, ood_sets, models: dict | None = None
     are the config's ``align.analyses``, ``align.metrics``, ``align.corr``, ``stimuli.ood`` and
     ``models``.
     """
-    reasons = {} if beyond_cnns(models) else {"beyond_cnns": NO_BEYOND_CNNS}
+    reasons = {name: why for name, (test, why) in MODEL_NEEDS.items() if not test(models or {})}
     for name, needs in FIGURE_NEEDS.items():
         if name in reasons:
             continue

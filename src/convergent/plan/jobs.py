@@ -7,7 +7,8 @@ are scored in one process. Per analysis (design.md, "Analyses"):
   on its in-distribution set;
 - ``cross``: within each group of comparable models (:func:`convergent.plan.models.groups`),
   every pair of models at their first seeds, and each model with itself across its first two
-  seeds, at the final checkpoint;
+  seeds, at the final checkpoint; two language models of different architectures at every
+  checkpoint (:func:`followed_over_training`);
 - ``training``: every seed pair at every checkpoint of the model's axis;
 - ``ood``: every seed pair of a vision model at its final checkpoint on each OOD set;
 - ``rotation``: every seed pair at the final checkpoint, native vs rotated permutation scores.
@@ -19,6 +20,8 @@ import itertools
 import re
 
 import pandas as pd
+
+from .models import modality
 
 ALIGN_COLUMNS = ["analysis", "corr", "model_x", "seed_x", "model_y", "seed_y", "epoch",
                  "stimset"]
@@ -43,6 +46,15 @@ def cross_pairs(models: dict[str, dict], groups: list[list[str]]) -> list[tuple]
     return pairs
 
 
+def followed_over_training(models: dict[str, dict], a: str, b: str) -> bool:
+    """Whether the cross analysis scores models ``a`` and ``b`` at every checkpoint, not only
+    the final one: two language models of different architectures on one axis (the paper's
+    Pythia-70m vs Pythia-160m over training, Fig. 8C)."""
+    x, y = models[a], models[b]
+    return (a != b and modality(x) == modality(y) == "language"
+            and x.get("epochs") == y.get("epochs"))
+
+
 def analysis_settings(analysis: str, spec: dict, ood: list[str]) -> list[tuple]:
     """(epoch, stimulus set) of one analysis for one model."""
     epochs, final, stimset = spec["epochs"], spec["epochs"][-1], spec["stimset"]
@@ -64,7 +76,10 @@ def alignment_jobs(models: dict[str, dict], groups: list[list[str]], analyses: l
                  else [p for m in models for p in seed_pairs(models, m)])
         for c in corr:
             for mx, sx, my, sy in pairs:
-                for epoch, stimset in analysis_settings(analysis, models[mx], ood):
+                settings = analysis_settings(analysis, models[mx], ood)
+                if analysis == "cross" and followed_over_training(models, mx, my):
+                    settings = analysis_settings("training", models[mx], ood)
+                for epoch, stimset in settings:
                     rows.append((analysis, c, mx, sx, my, sy, epoch, stimset))
     return pd.DataFrame(rows, columns=ALIGN_COLUMNS)
 

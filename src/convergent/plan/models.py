@@ -93,12 +93,21 @@ def trained_here(models: dict[str, dict], modality_name: str) -> list[str]:
             if s["source"] == "train" and s["modality"] == modality_name]
 
 
+def axis_unit(spec: dict) -> str:
+    """What a model's checkpoint axis counts: ``step`` for hub models (Pythia's revisions),
+    else ``epoch``."""
+    return "step" if spec["source"] == "hub" else "epoch"
+
+
 def model_rows(models: dict[str, dict]) -> list[dict]:
     """The ``models`` result table: one row per model with what figures and headlines need to
-    know about it that the alignment rows do not say (its family, objective, source and the
-    ends of its training axis)."""
+    know about it that the alignment rows do not say: its family, objective and source, the two
+    ends of its own training axis (``untrained``, ``trained``), what the axis counts (``axis``)
+    and, for steps, the training tokens per step."""
     return [{"model": name, "arch": spec["arch"], "family": spec["family"],
              "modality": spec["modality"], "objective": spec.get("objective", "supervised"),
              "source": spec["source"], "untrained": spec["epochs"][0],
-             "trained": spec["epochs"][-1], "seeds": len(spec["seeds"])}
+             "trained": spec["epochs"][-1], "seeds": len(spec["seeds"]),
+             "axis": axis_unit(spec),
+             "tokens_per_step": spec["tokens_per_step"] if axis_unit(spec) == "step" else None}
             for name, spec in models.items()]

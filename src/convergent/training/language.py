@@ -122,11 +122,15 @@ class LanguageRun:
             self.optimiser.step()
 
     def evaluate(self, epoch: int) -> list[dict]:
+        """Loss and next-token accuracy per split, and ``tokens``: the training tokens predicted
+        so far (the training-time axis of the figures)."""
+        tokens = epoch * sum(len(ids) - 1 for ids in self.splits["train"])
         rows = []
         for split, sequences in self.splits.items():
             loss, accuracy = _evaluate(self.model, sequences,
                                        self.settings["train"]["batch_size"], self.device)
-            rows.append({"epoch": epoch, "split": split, "loss": loss, "accuracy": accuracy})
+            rows.append({"epoch": epoch, "split": split, "loss": loss, "accuracy": accuracy,
+                         "tokens": tokens})
         return rows
 
     @staticmethod
