@@ -110,7 +110,7 @@ def test_extraction_jobs_are_exactly_the_activations_the_align_jobs_read():
                  (job.model_y, job.seed_y, job.epoch, job.stimset)}
     table = plan.extract_jobs
     assert set(map(tuple, table.to_numpy().tolist())) == read and len(table) == len(read)
-    assert table.equals(extraction_jobs(plan.align_jobs))
+    assert table.equals(extraction_jobs(plan.align_jobs, plan.models))
 
 
 def test_torchvision_model_has_one_network_and_only_cross_and_ood_jobs_need_two():
@@ -164,3 +164,31 @@ def test_the_plan_and_the_cli_import_neither_torch_nor_matplotlib(module):
     code = (f"import sys, {module}; heavy = [m for m in ('torch', 'matplotlib') "
             "if m in sys.modules]; assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+BRAIN = dict(
+    models={"net": {"arch": "resnet18", "source": "checkpoint", "path": "n{seed}_{epoch}.pt",
+                    "epochs": [0, 10]},
+            "imagenet": {"arch": "resnet50", "source": "torchvision",
+                         "weights": "torchvision:IMAGENET1K_V1", "epochs": [90]},
+            "brain": {"source": "responses", "path": "s{seed}.safetensors", "seeds": [1, 2, 5]}},
+    stimuli={"ood": ["contrast"]}, theory={"enabled": False})
+
+
+def test_recorded_responses_are_compared_across_subjects_and_with_every_network():
+    plan = plan_of(**BRAIN)
+    assert plan.models["brain"]["family"] == "responses" and plan.models["brain"]["epochs"] == [0]
+    jobs = rows(plan.align_jobs, model_x="brain")
+    assert set(jobs.analysis) == {"seeds"} and set(jobs.epoch) == {0}
+    assert sorted(zip(jobs.seed_x, jobs.seed_y, strict=True)) == [(1, 2), (1, 5), (2, 5)]
+    brain = rows(plan.align_jobs, analysis="cross", model_y="brain")
+    assert sorted(zip(brain.model_x, brain.epoch, strict=True)) == [("imagenet", 90),
+                                                                    ("net", 10)]
+    assert set(rows(plan.extract_jobs, model="brain").epoch) == {0}  # its only recording
+    assert "brain" in plan.figures
+    assert "brain" in plan_of(models={"net": BRAIN["models"]["net"]}).left_out
+
+
+def test_recorded_responses_have_no_architecture():
+    with pytest.raises(ValueError, match="models.b.arch: recorded responses have no arch"):
+        plan_of(models={"b": {"source": "responses", "path": "x{seed}", "arch": "resnet18"}})

@@ -142,8 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint", type=Path, nargs="?", default=None,
                    help="a checkpoint file (or give --source)")
     p.add_argument("--source", type=_json, default=None,
-                   help='JSON: {"checkpoint": path} or {"arch": ..., "weights": '
-                   '"torchvision:NAME"}')
+                   help='JSON: {"checkpoint": path}, {"arch": ..., "weights": '
+                   '"torchvision:NAME"} or {"responses": file} (recorded responses)')
     p.add_argument("--stimsets", type=_metric_list, required=True,
                    help="comma-separated: test (the in-distribution split) and OOD set names")
     p.add_argument("--data", type=_json, required=True)

@@ -16,11 +16,14 @@ from typing import TYPE_CHECKING
 import torch
 
 from .data import CATEGORIES, ImageSet, build_stimset, ood_accuracy
+from .data.stimsets import in_distribution_ids
 from .errors import InputError
 from .io import write_layers, write_rows
 from .models import check_image_size, extract_activations, load_vision_model
 from .models.language import run_sentences
+from .models.responses import load_responses
 from .models.sources import load_language_source
+from .plan.models import IMAGES
 
 if TYPE_CHECKING:
     from .data.sentences import SentenceSet
@@ -62,6 +65,9 @@ def extract(checkpoint: Path | str | os.PathLike | dict, data: dict, stimuli: di
     if not len(stimsets) == len(activations) == len(accuracy):
         raise InputError(f"{len(stimsets)} stimulus sets need as many activation and accuracy "
                          f"paths, got {len(activations)} and {len(accuracy)}")
+    if isinstance(checkpoint, dict) and "responses" in checkpoint:
+        return extract_responses(checkpoint["responses"], data, stimuli, stimsets, activations,
+                                 accuracy, labels)
     model, spec = load_vision_model(checkpoint, device)
     accuracies = {}
     for stimset, layers_path, accuracy_path in zip(stimsets, activations, accuracy,
@@ -77,6 +83,23 @@ def extract(checkpoint: Path | str | os.PathLike | dict, data: dict, stimuli: di
                    accuracy_path)
         accuracies[stimset] = score
     return accuracies
+
+
+def extract_responses(path: str | os.PathLike, data: dict, stimuli: dict, stimsets: list[str],
+                      activations: list[Path], accuracy: list[Path], labels: dict
+                      ) -> dict[str, float]:
+    """Recorded responses (:mod:`convergent.models.responses`) as an activation file of the
+    in-distribution set: the regions in hierarchy order, rows matched to the stimuli by id.
+    Responses have no accuracy (NaN)."""
+    unknown = [s for s in stimsets if s != IMAGES]
+    if unknown:
+        raise InputError(f"recorded responses {path}: only the in-distribution set "
+                         f"({IMAGES}) was recorded, not {unknown[0]!r}")
+    ids = in_distribution_ids(data, stimuli)
+    write_layers(activations[0], load_responses(path, ids), ids)
+    write_rows([{**labels, "stimset": IMAGES, "accuracy": math.nan, "stimuli": len(ids)}],
+               accuracy[0])
+    return {IMAGES: math.nan}
 
 
 def extract_text(source: str | os.PathLike | dict, sentences: SentenceSet, out_path: Path,

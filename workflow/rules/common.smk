@@ -8,6 +8,7 @@ from snakemake.utils import validate
 
 from convergent.config import config_error, section_schema
 from convergent.plan import IMAGES, SENTENCES, alternatives, make_plan
+from convergent.plan.jobs import side_epoch
 from convergent.plan.models import model_rows
 
 if (_problem := config_error(config)) is not None:
@@ -152,7 +153,7 @@ def model_input(wildcards):
     if spec["source"] == "train":
         key = "lm_checkpoint" if spec["modality"] == "language" else "checkpoint"
         return [PATHS[key].format(model=wildcards.model, **at)]
-    if spec["source"] == "checkpoint":
+    if spec["source"] in ("checkpoint", "responses"):
         return [spec["path"].format(**at)]
     return []
 
@@ -160,6 +161,8 @@ def model_input(wildcards):
 def model_source(wildcards):
     """What `convergent extract` loads for (model, seed, epoch): a JSON source."""
     spec = MODELS[wildcards.model]
+    if spec["source"] == "responses":
+        return as_json({"responses": model_input(wildcards)[0]})
     if checkpoint := model_input(wildcards):
         return as_json({"checkpoint": checkpoint[0]})
     if spec["source"] == "torchvision":
@@ -171,9 +174,10 @@ def model_source(wildcards):
 
 def side(wildcards, s):
     """The activation file of side x or y of an align job."""
-    return PATHS["activations"].format(model=getattr(wildcards, f"model_{s}"),
-                                       seed=getattr(wildcards, f"seed_{s}"),
-                                       epoch=wildcards.epoch, stimset=wildcards.stimset)
+    model = getattr(wildcards, f"model_{s}")
+    return PATHS["activations"].format(model=model, seed=getattr(wildcards, f"seed_{s}"),
+                                       epoch=side_epoch(MODELS[model], wildcards.epoch),
+                                       stimset=wildcards.stimset)
 
 
 def align_metrics(wildcards):

@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..io import atomic_path, write_table
+from .brain import best_layers
 from .cross import hierarchical_correspondence
 from .depth import shift_profile
 from .ood import depth_correlation, ood_points
@@ -107,6 +108,26 @@ def rotation_change(t) -> pd.Series:
     return rotation_table(t["alignment"]).set_index("model").change_pct_max
 
 
+def _region(best: pd.DataFrame) -> pd.Index:
+    return pd.Index([f"{m}:{r}" for m, r in zip(best.model_y, best.layer_y, strict=True)])
+
+
+def brain_best_layer(t) -> pd.DataFrame:
+    """Per recorded region: the best network layer's Procrustes score, the layer in the note."""
+    best = best_layers(t)
+    notes = [f"best layer: {net} {layer} (depth {depth:.2f})" for net, layer, depth in
+             zip(best.model_x, best.layer_x, best.depth_x, strict=True)]
+    return pd.DataFrame({"value": best.score.to_numpy(), "note": notes}, index=_region(best))
+
+
+def brain_relative(t) -> pd.DataFrame:
+    """Per recorded region: the best layer's score over the region's inter-subject ceiling."""
+    best = best_layers(t)
+    notes = [f"ceiling {c:.3f} over {int(n)} subject pairs" if n == n else ""
+             for c, n in zip(best.ceiling, best.pairs, strict=True)]
+    return pd.DataFrame({"value": best.relative.to_numpy(), "note": notes}, index=_region(best))
+
+
 ONE_CHECKPOINT = "one checkpoint only: untrained and trained coincide"
 HEADLINES = [
     Headline("procrustes gain from training, early layers (depth < 0.5)",
@@ -134,16 +155,23 @@ HEADLINES = [
              epoch_one_share, "the model's axis has no epoch 1"),
     Headline("change of the permutation score under rotation, % (max over layers)",
              rotation_change, "a rotated score of zero"),
+    Headline("brain: the best network layer's procrustes score, per region", brain_best_layer,
+             "no finite score"),
+    Headline("brain: the best layer's score relative to the inter-subject ceiling",
+             brain_relative, "one subject only: no inter-subject ceiling"),
 ]
 
 
 def _rows(headline: Headline, tables) -> list[dict]:
     try:
-        values = headline.compute(tables).astype(float)
+        result = headline.compute(tables)
     except (InputError, KeyError, ValueError) as err:
         return [dict(headline=headline.name, model=ALL, value=math.nan, note=f"n/a ({err})")]
+    # a Series of values, or a frame of values with a note each (e.g. which layer is best)
+    values = (result.value if isinstance(result, pd.DataFrame) else result).astype(float)
+    notes = result.note if isinstance(result, pd.DataFrame) else pd.Series("", values.index)
     rows = [dict(headline=headline.name, model=str(model), value=value,
-                 note="" if math.isfinite(value) else f"n/a ({headline.nan_note})")
+                 note=notes[model] if math.isfinite(value) else f"n/a ({headline.nan_note})")
             for model, value in values.items()]
     finite = values[values.map(math.isfinite)]
     rows.append(dict(headline=headline.name, model=ALL,

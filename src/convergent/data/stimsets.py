@@ -15,14 +15,26 @@ from .ood import OOD_SETS, make_ood_set
 from .ood_folder import read_ood_folder
 
 
+def _chosen(size: int, limit: int | None, seed: int) -> np.ndarray | None:
+    """The sorted seeded subset of at most ``limit`` of ``size`` test images (None: all)."""
+    if limit is None or limit >= size:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(size, limit, replace=False))
+
+
 def _first_per_seed(data: dict, limit: int | None, seed: int) -> ImageSet:
     """A seeded subset of at most ``limit`` test images, kept in their original order. Only
     the chosen images are decoded (an ImageNet validation folder never has to fit in memory)."""
-    size = len(image_dataset(data, "test"))
-    if limit is None or limit >= size:
-        return load_images(data, "test")
-    chosen = np.sort(np.random.default_rng(seed).choice(size, limit, replace=False))
+    chosen = _chosen(len(image_dataset(data, "test")), limit, seed)
     return load_images(data, "test", index=chosen)
+
+
+def in_distribution_ids(data: dict, stimuli: dict) -> list[str]:
+    """The stimulus ids of the in-distribution set, in its order, without decoding an image
+    (recorded responses are matched to them)."""
+    dataset = image_dataset(data, "test")
+    chosen = _chosen(len(dataset), stimuli["max_images"], stimuli["seed"])
+    return list(dataset.ids) if chosen is None else [dataset.ids[i] for i in chosen]
 
 
 def _ood_root(stimuli: dict) -> str | os.PathLike | None:

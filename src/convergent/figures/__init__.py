@@ -17,6 +17,7 @@ from ..errors import InputError
 from ..io import write_table
 from ..plan.figures import FIGURE_NEEDS
 from .base import not_available
+from .brain import brain
 from .cross import cross_grids, cross_training
 from .depth import beyond_cnns, depth_profile, distribution_shift
 from .ood import ood_accuracy
@@ -26,7 +27,8 @@ from .training import training, training_change, training_time
 _DRAWERS = {"depth_profile": depth_profile, "cross_grids": cross_grids, "training": training,
             "distribution_shift": distribution_shift, "ood_accuracy": ood_accuracy,
             "rotation": rotation, "beyond_cnns": beyond_cnns, "training_time": training_time,
-            "training_change": training_change, "cross_training": cross_training}
+            "training_change": training_change, "cross_training": cross_training,
+            "brain": brain}
 #: Every figure of the plan → its function (a ``*_spearman`` figure is its Pearson one drawn
 #: with the correlation the plan names).
 FIGURES = {name: _DRAWERS[name.removesuffix("_spearman")] for name in FIGURE_NEEDS}

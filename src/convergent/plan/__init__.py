@@ -71,7 +71,7 @@ def make_plan(config: dict, model_defaults: dict) -> Plan:
     missing = left_out(align["analyses"], align["metrics"], align["corr"], ood, models)
     runs = theory_runs(config["theory"])
     return Plan(models=models, groups=model_groups, align_jobs=jobs,
-                extract_jobs=extraction_jobs(jobs),
+                extract_jobs=extraction_jobs(jobs, models),
                 figures=[name for name in FIGURE_NEEDS if name not in missing],
                 left_out=missing,
                 theory_runs={(r["experiment"], r["run"], str(r["seed"])): r for r in runs},

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .models import family
+from .models import RESPONSES, family, modality
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ FIGURE_NEEDS: dict[str, Needs] = {
     "training_time": Needs(("training",), "procrustes"),
     "training_change": Needs(("training",), "procrustes"),
     "cross_training": Needs(("cross",), "procrustes"),
+    "brain": Needs(("cross", "seeds"), "procrustes"),
 }
 
 
@@ -46,11 +47,20 @@ def language_pair(models: dict) -> bool:
     return any(followed_over_training(models, a, b) for a in models for b in models if a < b)
 
 
+def networks_and_responses(models: dict) -> bool:
+    """Whether recorded responses stand beside at least one vision network."""
+    kinds = {family(spec) for spec in models.values()
+             if family(spec) == RESPONSES or modality(spec) == "vision"}
+    return RESPONSES in kinds and len(kinds) > 1
+
+
 #: Figures that also need certain models: figure → (test of the resolved models, why not).
 MODEL_NEEDS = {
     "beyond_cnns": (beyond_cnns, "the config has no self-supervised, ViT or language model"),
     "cross_training": (language_pair, "the config has no two language models of different "
                        "architectures on one training axis"),
+    "brain": (networks_and_responses, "the config has no recorded responses (source: "
+              "responses) beside a vision network"),
 }
 
 

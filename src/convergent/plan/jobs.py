@@ -12,6 +12,10 @@ are scored in one process. Per analysis (design.md, "Analyses"):
 - ``training``: every seed pair at every checkpoint of the model's axis;
 - ``ood``: every seed pair of a vision model at its final checkpoint on each OOD set;
 - ``rotation``: every seed pair at the final checkpoint, native vs rotated permutation scores.
+
+Recorded responses (``source: responses``) are compared across subjects in the seeds analysis
+(each region with itself: the region's noise ceiling) and, in the cross analysis, with every
+vision network at the network's final checkpoint (:func:`brain_pairs`).
 """
 
 from __future__ import annotations
@@ -21,11 +25,32 @@ import re
 
 import pandas as pd
 
-from .models import modality
+from .models import RESPONSES, family, modality
 
 ALIGN_COLUMNS = ["analysis", "corr", "model_x", "seed_x", "model_y", "seed_y", "epoch",
                  "stimset"]
 EXTRACT_COLUMNS = ["model", "seed", "epoch", "stimset"]
+
+
+def recorded(spec: dict) -> bool:
+    """Whether a model is recorded responses (a brain, say), not a network."""
+    return family(spec) == RESPONSES
+
+
+def brain_pairs(models: dict[str, dict]) -> list[tuple]:
+    """Every vision network (its first seed) against every recorded-responses model (its first
+    subject): the network's layers × the regions, at the network's final checkpoint."""
+    responses = [m for m, spec in models.items() if recorded(spec)]
+    networks = [m for m, spec in models.items()
+                if not recorded(spec) and modality(spec) == "vision"]
+    return [(net, models[net]["seeds"][0], resp, models[resp]["seeds"][0])
+            for net in networks for resp in responses]
+
+
+def side_epoch(spec: dict, epoch):
+    """The checkpoint a model is read at in a job at ``epoch``: recorded responses have one,
+    whatever the network beside them."""
+    return spec["epochs"][-1] if recorded(spec) else epoch
 
 
 def seed_pairs(models: dict[str, dict], name: str) -> list[tuple]:
@@ -56,8 +81,11 @@ def followed_over_training(models: dict[str, dict], a: str, b: str) -> bool:
 
 
 def analysis_settings(analysis: str, spec: dict, ood: list[str]) -> list[tuple]:
-    """(epoch, stimulus set) of one analysis for one model."""
+    """(epoch, stimulus set) of one analysis for one model (recorded responses take part in
+    the seeds analysis, across subjects, and in the cross analysis, beside networks)."""
     epochs, final, stimset = spec["epochs"], spec["epochs"][-1], spec["stimset"]
+    if recorded(spec) and analysis not in ("seeds", "cross"):
+        return []
     if analysis == "seeds":
         return [(e, stimset) for e in sorted({epochs[0], final})]
     if analysis == "training":
@@ -72,7 +100,7 @@ def alignment_jobs(models: dict[str, dict], groups: list[list[str]], analyses: l
     """One row per align job (columns :data:`ALIGN_COLUMNS`), in a stable order."""
     rows = []
     for analysis in analyses:
-        pairs = (cross_pairs(models, groups) if analysis == "cross"
+        pairs = (cross_pairs(models, groups) + brain_pairs(models) if analysis == "cross"
                  else [p for m in models for p in seed_pairs(models, m)])
         for c in corr:
             for mx, sx, my, sy in pairs:
@@ -84,11 +112,14 @@ def alignment_jobs(models: dict[str, dict], groups: list[list[str]], analyses: l
     return pd.DataFrame(rows, columns=ALIGN_COLUMNS)
 
 
-def extraction_jobs(align_jobs: pd.DataFrame) -> pd.DataFrame:
+def extraction_jobs(align_jobs: pd.DataFrame, models: dict[str, dict]) -> pd.DataFrame:
     """Every (model, seed, epoch, stimulus set) an align job reads, once, sorted."""
     sides = [align_jobs[[f"model_{s}", f"seed_{s}", "epoch", "stimset"]].set_axis(
         EXTRACT_COLUMNS, axis=1) for s in "xy"]
-    return pd.concat(sides).drop_duplicates().sort_values(EXTRACT_COLUMNS).reset_index(drop=True)
+    jobs = pd.concat(sides).drop_duplicates()
+    jobs["epoch"] = [side_epoch(models[m], e) for m, e in zip(jobs.model, jobs.epoch,
+                                                               strict=True)]
+    return jobs.drop_duplicates().sort_values(EXTRACT_COLUMNS).reset_index(drop=True)
 
 
 def alternatives(values) -> str:

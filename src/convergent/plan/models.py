@@ -30,8 +30,16 @@ ARCH_FAMILY = {"resnet18": "cnn", "resnet50": "cnn", "vgg11": "cnn", "vgg16": "c
 FAMILY_LABELS = {"cnn": "CNN", "vit": "ViT", "language": "language model"}
 
 
+#: The family of recorded responses (``source: responses``): brain regions, or any
+#: representation saved elsewhere, compared like a network whose layers are its regions.
+RESPONSES = "responses"
+
+
 def family(spec: dict) -> str:
-    """``cnn``, ``vit`` or ``language``: the kind of network a model spec (``arch``) is."""
+    """``cnn``, ``vit``, ``language`` (from ``arch``) or ``responses``: what kind of model a
+    spec is."""
+    if spec.get("source") == RESPONSES:
+        return RESPONSES
     return ARCH_FAMILY[spec["arch"]]
 
 
@@ -41,6 +49,12 @@ def modality(spec: dict) -> str:
 
 
 def _check(name: str, spec: dict) -> None:
+    if spec["source"] == RESPONSES:
+        extra = [key for key in ("arch", "epochs") if key in spec]
+        if extra:
+            raise ValueError(f"models.{name}.{extra[0]}: recorded responses have no {extra[0]} "
+                             "(their regions and stimuli are in the files at `path`)")
+        return
     lm = family(spec) == "language"
     if spec["source"] == "train" and spec["arch"] == "gptneox":
         raise ValueError(f"models.{name}: gptneox models come from the hub or a folder "
@@ -65,7 +79,11 @@ def resolve_models(config: dict, defaults: dict) -> dict[str, dict]:
     models = {}
     for name, given in config["models"].items():
         spec = {**defaults, **given}
-        _check(name, spec)
+        _check(name, {**given, "source": spec["source"]} if spec["source"] == RESPONSES
+               else spec)
+        if spec["source"] == RESPONSES:
+            # one recording per subject: a single checkpoint, labelled 0, no architecture
+            spec.update(arch=RESPONSES, objective=None, epochs=[0])
         spec["family"] = family(spec)
         spec["modality"] = modality(spec)
         if spec["source"] == "train":
@@ -83,6 +101,8 @@ def groups(models: dict[str, dict]) -> list[list[str]]:
     """Models that the cross analysis compares with each other, in config order."""
     found: dict[tuple, list[str]] = {}
     for name, spec in models.items():
+        if spec["family"] == RESPONSES:  # compared with every network instead (jobs.py)
+            continue
         found.setdefault((spec["modality"], tuple(spec["epochs"])), []).append(name)
     return list(found.values())
 
