@@ -200,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", choices=list(FIGURE_NEEDS))
     p.add_argument("--tables", type=Path, nargs="+", required=True,
                    metavar="TABLE.parquet|csv", help="the result tables, each named by its "
-                   "file's stem (alignment.parquet, accuracy.parquet, training.parquet)")
+                   "file's stem (alignment, accuracy, training, models .parquet)")
     p.add_argument("--out", type=Path, nargs="+", required=True, metavar="FILE.png|svg|csv",
                    help="where the figure goes (format from the suffix); a .csv path receives "
                    "the numbers the figure shows as a table instead, for the figures that have "
@@ -410,13 +410,14 @@ def _run_train_language(args) -> int:
 
 
 def _run_extract_text(args) -> int:
+    from .config import with_defaults
     from .data.sentences import load_sentence_set
     from .extract import extract_text
+    from .plan.models import SENTENCES
 
-    spec = dict(args.sentences)
-    pooling = spec.pop("pooling", "mean")
-    extract_text(args.source, load_sentence_set(spec), args.out, pooling=pooling,
-                 labels=dict(args.label), record=args.record, stimset="sentences",
+    spec = with_defaults("sentences", args.sentences)
+    extract_text(args.source, load_sentence_set(spec), args.out, pooling=spec["pooling"],
+                 labels=dict(args.label), record=args.record, stimset=SENTENCES,
                  device=_device(args.device, args.threads))
     return 0
 

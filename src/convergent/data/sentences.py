@@ -327,22 +327,18 @@ def generated_sentences(n: int = 300, seed: int = 0) -> SentenceSet:
 
 
 def load_sentence_set(spec: dict) -> SentenceSet:
-    """A sentence set from a config entry.
+    """A sentence set from the config section ``sentences`` (the schema's defaults fill what
+    ``spec`` leaves out): ``name: generated`` gives :func:`generated_sentences` (``sentences``,
+    ``seed``), ``name: stsb`` gives :func:`stsb_sentences` (``root``, ``split``,
+    ``max_sentences``)."""
+    from ..config import with_defaults
 
-    ``{"name": "generated", "sentences": 300, "seed": 0}`` gives ``generated_sentences``;
-    ``{"name": "stsb", "root": <folder>, "split": "test", "max_sentences": None}`` gives
-    ``stsb_sentences``.
-    """
-    name = spec.get("name")
-    if name == "generated":
-        return generated_sentences(spec.get("sentences", 300), spec.get("seed", 0))
-    if name == "stsb":
-        if "root" not in spec:
-            raise InputError("sentences.root: the STSB folder is required for name 'stsb'")
-        return stsb_sentences(spec["root"], spec.get("split", "test"),
-                              spec.get("max_sentences"))
-    raise InputError(f"sentences.name: unknown sentence set {name!r}; choose from generated, "
-                     f"stsb")
+    spec = with_defaults("sentences", spec)
+    if spec["name"] == "generated":
+        return generated_sentences(spec["sentences"], spec["seed"])
+    if spec["root"] is None:
+        raise InputError("sentences.root: the STSB folder is required for name 'stsb'")
+    return stsb_sentences(spec["root"], spec["split"], spec["max_sentences"])
 
 
 def _positive(value, name: str) -> int:
