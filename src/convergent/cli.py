@@ -113,6 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rotate", type=int, metavar="SEED", default=None,
                    help="with permutation: add 'permutation_rotated' rows (Haar rotation of A's "
                    "layers with this seed)")
+    p.add_argument("--rotations", type=int, metavar="K", default=1,
+                   help="with --rotate: K Haar draws (seeds SEED … SEED+K-1); the rotated row "
+                   "is their mean with null_mean, null_sd and p_value (native vs rotated)")
+    p.add_argument("--null", type=int, metavar="K", default=0,
+                   help="stimulus-shuffle null: score each pair against K row permutations of "
+                   "B and add null_mean, null_sd, p_value (default 0: none)")
+    p.add_argument("--null-seed", type=int, default=0, help="seed of the shuffles (default 0)")
     p.add_argument("--out", type=Path, required=True, metavar="FILE.parquet",
                    help="the table (.parquet, or .csv)")
     p.add_argument("--label", action="append", default=[], type=_label, metavar="KEY=VALUE",
@@ -341,15 +348,17 @@ def _run_grid(args) -> int:
 def _grid_here(args):
     from .io import check_same_stimuli, read_layers
     from .metrics import grid
-    from .metrics.engine import check_metrics
+    from .metrics.engine import check_metrics, check_tests
 
     check_metrics(args.metrics, args.rotate)
+    check_tests(args.null, args.rotations, args.rotate)
     layers_a, ids_a = read_layers(args.a)
     layers_b, ids_b = read_layers(args.b)
     check_same_stimuli(ids_a, ids_b, args.a, args.b)
     return grid(layers_a, layers_b, metrics=args.metrics, pairs=args.pairs, folds=args.folds,
                 seed=args.seed, corr=args.corr, rotate=args.rotate, device=args.device,
-                dtype=args.dtype, progress=sys.stderr.isatty(), names=(str(args.a), str(args.b)))
+                dtype=args.dtype, progress=sys.stderr.isatty(), names=(str(args.a), str(args.b)),
+                null=args.null, null_seed=args.null_seed, rotations=args.rotations)
 
 
 def _grid_in_blocks(args):
@@ -357,7 +366,8 @@ def _grid_in_blocks(args):
 
     spec = GridSpec(str(args.a), str(args.b), metrics=tuple(args.metrics),
                     pairs=args.pairs, folds=args.folds, seed=args.seed, corr=args.corr,
-                    rotate=args.rotate, device=args.device, dtype=args.dtype)
+                    rotate=args.rotate, device=args.device, dtype=args.dtype,
+                    null=args.null, null_seed=args.null_seed, rotations=args.rotations)
     cluster = ClusterOptions(partition=args.partition, account=args.account, gpus=args.gpus,
                              cpus=args.cpus, mem_gb=args.mem_gb, timeout_min=args.time_min)
     return grid_in_blocks(spec, executor=args.executor, blocks=args.blocks,

@@ -49,6 +49,9 @@ class GridSpec:
     rotate: int | None = None
     device: str | None = None
     dtype: str | None = None
+    null: int = 0
+    null_seed: int = 0
+    rotations: int = 1
 
     def key(self) -> str:
         """A hash of the settings and of both files' identity."""
@@ -92,7 +95,8 @@ def run_block(spec: GridSpec, block: tuple[int, int], path: str) -> str | None:
         layers_b, _ = read_layers(spec.b)
         table = grid(layers_a, layers_b, metrics=spec.metrics, pairs=spec.pairs, folds=spec.folds,
                      seed=spec.seed, corr=spec.corr, rotate=spec.rotate, device=spec.device,
-                     dtype=spec.dtype, names=(spec.a, spec.b), block=block)
+                     dtype=spec.dtype, names=(spec.a, spec.b), block=block, null=spec.null,
+                     null_seed=spec.null_seed, rotations=spec.rotations)
     except ConvergentError as err:
         return str(err)
     write_table(table, path)
@@ -102,10 +106,11 @@ def run_block(spec: GridSpec, block: tuple[int, int], path: str) -> str | None:
 def check_grid_spec(spec: GridSpec) -> int:
     """Check the settings, and the files as far as their headers tell, before any job starts;
     returns the x layer count."""
-    from .metrics.engine import check_metrics, check_pairs
+    from .metrics.engine import check_metrics, check_pairs, check_tests
     from .metrics.layer import check_settings
 
     check_metrics(spec.metrics, spec.rotate)
+    check_tests(spec.null, spec.rotations, spec.rotate)
     check_settings(spec.folds, spec.corr)
     if spec.rotate is not None and "permutation" not in spec.metrics:
         raise InputError("rotate needs permutation among the metrics")

@@ -18,6 +18,7 @@ from .contract import ASYMMETRIC, METRICS, ROTATED, AlignmentResult
 from .layer import Layer, check_activations, check_settings, make_splits
 from .pair import PairMoments
 from .rotation import change_pct
+from .significance import NULL_COLUMNS, mean_result, rotation_draws, shuffle_null, summary
 
 
 def check_metrics(metrics: Sequence[str], rotate: int | None = None) -> tuple[str, ...]:
@@ -167,7 +168,8 @@ def grid(layers_x: Mapping[str, Any] | Sequence[Any], layers_y: Mapping[str, Any
          metrics: Sequence[str] = ("procrustes",), pairs: str = "all", folds: int = 5,
          seed: int = 0, corr: str = "pearson", rotate: int | None = None, device=None,
          dtype=None, progress: bool = False, names: tuple[str, str] = ("x", "y"),
-         block: tuple[int, int] | None = None) -> pd.DataFrame:
+         block: tuple[int, int] | None = None, null: int = 0, null_seed: int = 0,
+         rotations: int = 1) -> pd.DataFrame:
     """Score every layer of model A against every (``pairs="all"``) or the corresponding
     (``pairs="diagonal"``) layer of model B.
 
@@ -192,6 +194,16 @@ def grid(layers_x: Mapping[str, Any] | Sequence[Any], layers_y: Mapping[str, Any
         Score only the pairs whose x layer index is in ``range(start, stop)``, preparing only the
         layers those pairs need; indices, depths and layer names stay those of the whole grid.
         This is how :mod:`convergent.distributed` splits a large grid into jobs.
+    null : int, default 0
+        K > 0: score each pair again against K seeded row permutations of y (the
+        stimulus-shuffle null, :mod:`.significance`) and add ``null_mean``, ``null_sd`` and
+        ``p_value = (1 + #{null ≥ score}) / (K + 1)`` to its rows.
+    null_seed : int, default 0
+        Seed of the shuffles.
+    rotations : int, default 1
+        With ``rotate``: K Haar rotations (seeds ``rotate`` … ``rotate + K − 1``);
+        ``permutation_rotated`` is their mean, with ``null_mean``, ``null_sd`` over the draws
+        and ``p_value = (1 + #{rotated ≥ native}) / (K + 1)`` (small: a privileged basis).
 
     Returns
     -------
@@ -199,9 +211,11 @@ def grid(layers_x: Mapping[str, Any] | Sequence[Any], layers_y: Mapping[str, Any
         One row per layer pair × metric: ``layer_x, layer_y, index_x, index_y, depth_x,
         depth_y`` (index / (number of layers − 1)), ``metric, score, score_xy, score_yx,
         x_units, y_units, x_dropped, y_dropped, corr, solver`` and ``fold_0 … fold_{folds-1}``
-        (NaN for ``cka``).
+        (NaN for ``cka``); with ``null`` or ``rotations > 1`` also ``null_mean, null_sd,
+        p_value`` (NaN where no test applies).
     """
     metrics = check_metrics(metrics, rotate)
+    check_tests(null, rotations, rotate)
     check_settings(folds, corr)
     side_x, side_y = _named_layers(layers_x, names[0]), _named_layers(layers_y, names[1])
     check_pairs(pairs, len(side_x), len(side_y), names)
@@ -217,21 +231,42 @@ def grid(layers_x: Mapping[str, Any] | Sequence[Any], layers_y: Mapping[str, Any
     xs = dict(zip(rows_x, prepared[:len(rows_x)], strict=True))
     ys = dict(zip(rows_y, prepared[len(rows_x):], strict=True))
     labels_x, labels_y = list(_labels(layers_x)), list(_labels(layers_y))
+    tested = bool(null) or rotations > 1
     rows = []
     rotated: dict[int, Layer] = {}
     for i, j in tqdm(plan, desc="layer pairs", disable=not progress, leave=False):
         pair = PairMoments(xs[i], ys[j])
+        native = {}
         for metric in metrics:
-            rows.append(_row(compare(xs[i], ys[j], metric, pair), metric, i, j, labels_x,
-                             labels_y, folds))
-        if rotate is not None:
+            native[metric] = result = compare(xs[i], ys[j], metric, pair)
+            test = (shuffle_null(xs[i], ys[j], result.score, null, null_seed,
+                                 lambda x, y, metric=metric: compare(x, y, metric))
+                    if null else None)
+            rows.append(_row(result, metric, i, j, labels_x, labels_y, folds, tested, test))
+        if rotate is not None and rotations == 1:  # one draw, shared by the pairs of x layer i
             rx = rotated.setdefault(i, xs[i].rotated(rotate))
             rows.append(_row(compare(rx, ys[j], "permutation"), ROTATED, i, j, labels_x,
-                             labels_y, folds))
+                             labels_y, folds, tested))
+        elif rotate is not None:
+            draws = rotation_draws(xs[i], ys[j], rotations, rotate,
+                                   lambda x, y: compare(x, y, "permutation"))
+            test = summary(native["permutation"].score, [d.score for d in draws])
+            rows.append(_row(mean_result(draws), ROTATED, i, j, labels_x, labels_y, folds,
+                             tested, test))
         if pairs == "diagonal" or j == rows_y[-1]:
             xs[i].release()  # plan is x-major: x layer i has no pair left
             rotated.pop(i, None)
-    return pd.DataFrame(rows, columns=_columns(folds))
+    return pd.DataFrame(rows, columns=_columns(folds) + (NULL_COLUMNS if tested else []))
+
+
+def check_tests(null: int, rotations: int, rotate: int | None) -> None:
+    """Null draws are a count (0: none); several rotations need a rotation seed."""
+    if null < 0:
+        raise InputError(f"null: {null} shuffles; give 0 (none) or more")
+    if rotations < 1:
+        raise InputError(f"rotations: {rotations}; give 1 or more Haar draws")
+    if rotations > 1 and rotate is None:
+        raise InputError("rotations: several Haar draws need a rotation seed (--rotate)")
 
 
 def _block_rows(block: tuple[int, int] | None, nx: int) -> range:
@@ -280,13 +315,16 @@ def _depth(index: int, count: int) -> float:
 
 
 def _row(result: AlignmentResult, metric: str, i: int, j: int, labels_x, labels_y,
-         folds: int) -> list:
+         folds: int, tested: bool = False, test: dict | None = None) -> list:
     fold_values = list(result.fold_scores) or [float("nan")] * folds
-    return [labels_x[i], labels_y[j], i, j, _depth(i, len(labels_x)), _depth(j, len(labels_y)),
-            metric, result.score,
-            _nan_if_none(result.score_xy), _nan_if_none(result.score_yx), result.x_units,
-            result.y_units, result.x_dropped, result.y_dropped, result.corr,
-            result.solver] + fold_values
+    row = [labels_x[i], labels_y[j], i, j, _depth(i, len(labels_x)), _depth(j, len(labels_y)),
+           metric, result.score,
+           _nan_if_none(result.score_xy), _nan_if_none(result.score_yx), result.x_units,
+           result.y_units, result.x_dropped, result.y_dropped, result.corr,
+           result.solver] + fold_values
+    if tested:
+        row += [(test or {}).get(column, float("nan")) for column in NULL_COLUMNS]
+    return row
 
 
 def _nan_if_none(value: float | None) -> float:
