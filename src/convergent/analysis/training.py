@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..plan.models import IMAGES, SENTENCES
 from .tables import as_tables, layer_group, select
 
 
@@ -38,8 +39,7 @@ def _accuracy(tables) -> pd.Series:
 
 
 def _stimsets(models: pd.DataFrame) -> pd.DataFrame:
-    from ..plan.models import IMAGES, SENTENCES
-
+    """Each model's in-distribution stimulus set."""
     stimset = np.where(models.modality == "language", SENTENCES, IMAGES)
     return pd.DataFrame({"model": models.model, "stimset": stimset})
 
@@ -93,7 +93,8 @@ def first_epoch_share(curve: pd.DataFrame, tables: Mapping[str, pd.DataFrame] | 
     def share(part):
         by_epoch = part.set_index("epoch").score
         return by_epoch.get(1, float("nan")) / by_epoch.loc[by_epoch.index.max()]
-    epochs = curve[[axis_of(tables or {}, m) == "epoch" for m in curve.model_x]]
+    axes = {m: axis_of(tables or {}, m) for m in curve.model_x.unique()}
+    epochs = curve[curve.model_x.map(axes) == "epoch"]
     if epochs.empty:
         raise InputError("no model's training axis counts epochs")
     return (epochs.groupby(["model_x", "group"], observed=True)[["epoch", "score"]]

@@ -48,13 +48,14 @@ def modality(spec: dict) -> str:
     return "language" if family(spec) == "language" else "vision"
 
 
+def _check_responses(name: str, given: dict) -> None:
+    extra = [key for key in ("arch", "epochs") if key in given]
+    if extra:
+        raise ValueError(f"models.{name}.{extra[0]}: recorded responses have no {extra[0]} "
+                         "(their regions and stimuli are in the files at `path`)")
+
+
 def _check(name: str, spec: dict) -> None:
-    if spec["source"] == RESPONSES:
-        extra = [key for key in ("arch", "epochs") if key in spec]
-        if extra:
-            raise ValueError(f"models.{name}.{extra[0]}: recorded responses have no {extra[0]} "
-                             "(their regions and stimuli are in the files at `path`)")
-        return
     lm = family(spec) == "language"
     if spec["source"] == "train" and spec["arch"] == "gptneox":
         raise ValueError(f"models.{name}: gptneox models come from the hub or a folder "
@@ -79,11 +80,12 @@ def resolve_models(config: dict, defaults: dict) -> dict[str, dict]:
     models = {}
     for name, given in config["models"].items():
         spec = {**defaults, **given}
-        _check(name, {**given, "source": spec["source"]} if spec["source"] == RESPONSES
-               else spec)
         if spec["source"] == RESPONSES:
+            _check_responses(name, given)
             # one recording per subject: a single checkpoint, labelled 0, no architecture
             spec.update(arch=RESPONSES, objective=None, epochs=[0])
+        else:
+            _check(name, spec)
         spec["family"] = family(spec)
         spec["modality"] = modality(spec)
         if spec["source"] == "train":
