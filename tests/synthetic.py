@@ -12,8 +12,9 @@ import pandas as pd
 import yaml
 from snakemake.utils import validate
 
+from convergent.metrics.significance import NULL_COLUMNS
 from convergent.plan import make_plan
-from convergent.plan.models import model_rows
+from convergent.plan.models import matched_ood, model_rows
 
 from smk import ROOT
 
@@ -63,8 +64,8 @@ def alignment_rows(plan, config: dict) -> pd.DataFrame:
         for i, j in pairs:
             dx, dy = i / (nx - 1), j / (ny - 1)
             base = _score(sx, job.epoch, dx) - 0.3 * abs(dx - dy)
-            if job.analysis == "ood":  # deep layers diverge under shift
-                base -= 0.1 * dx
+            if job.analysis == "ood" and matched_ood(job.stimset) is None:
+                base -= 0.1 * dx  # deep layers diverge under shift
             for metric in names:
                 score = base * (0.8 if metric == "permutation_rotated" else 1.0)
                 rows.append(dict(analysis=job.analysis, model_x=job.model_x, seed_x=job.seed_x,
@@ -73,8 +74,22 @@ def alignment_rows(plan, config: dict) -> pd.DataFrame:
                                  depth_x=dx, depth_y=dy, metric=metric, corr=job.corr,
                                  score=score, score_xy=np.nan, score_yx=np.nan, x_units=8,
                                  y_units=8, index_x=i, index_y=j, fold_0=score - 0.01,
-                                 fold_1=score + 0.01))
-    return pd.DataFrame(rows, columns=ALIGNMENT_COLUMNS)
+                                 fold_1=score + 0.01,
+                                 **_test(config["align"], job.analysis, metric, base)))
+    return pd.DataFrame(rows, columns=ALIGNMENT_COLUMNS + NULL_COLUMNS)
+
+
+def _test(align: dict, analysis: str, metric: str, base: float) -> dict:
+    """The null columns the engine would add: a shuffle null at a tenth of the score where the
+    analysis draws one for this metric; the rotation draws' spread beside the rotated mean."""
+    draws = align["null_draws"].get(analysis, 0) if metric in align["null_metrics"] else 0
+    if metric == "permutation_rotated" and align["rotations"] > 1:
+        draws, mean = align["rotations"], base * 0.8
+    else:
+        mean = 0.1 * base
+    if not draws:
+        return dict.fromkeys(NULL_COLUMNS, np.nan)
+    return dict(null_mean=mean, null_sd=0.01, null_draws=draws, p_value=1 / (draws + 1))
 
 
 def accuracy_rows(plan, no_accuracy: set[str] = frozenset()) -> pd.DataFrame:

@@ -131,7 +131,8 @@ def test_a_vit_a_language_model_and_ood_stand_ins_run_end_to_end(tmp_path):
     assert set(lm.stimset) == {"sentences"} and set(lm.layer_x) == {"embed", "block0", "block1"}
     assert "ood" not in set(lm.analysis)  # language models see no images
     vit = alignment[alignment.model_x == "vit"]
-    assert set(vit[vit.analysis == "ood"].stimset) == {"edge", "cue-conflict"}
+    assert set(vit[vit.analysis == "ood"].stimset) == {"edge", "cue-conflict", "test@edge",
+                                                       "test@cue-conflict"}
     assert set(vit.layer_x) == {f"encoder.layers.encoder_layer_{i}" for i in range(4)}
     cross = alignment[alignment.analysis == "cross"]
     assert set(zip(cross.model_x, cross.model_y, strict=True)) == {("vit", "vit"), ("lm", "lm")}

@@ -23,13 +23,24 @@ OOD = {"contrast": (0.68, 0.3), "low-pass": (0.72, 0.6)}  # deep-layer score, ac
 
 
 def row(analysis, model_x, seed_x, model_y, seed_y, epoch, i, j, metric, score, corr="pearson",
-        stimset="test"):
+        stimset="test", null=(np.nan, np.nan, np.nan)):
+    """One alignment row; ``null``: its test's (null_mean, null_sd, null_draws)."""
     nx, ny = LAYERS[model_x], LAYERS[model_y]
+    mean, sd, draws = null
     return dict(analysis=analysis, model_x=model_x, seed_x=seed_x, model_y=model_y,
                 seed_y=seed_y, epoch=epoch, stimset=stimset, layer_x=f"l{i}", layer_y=f"l{j}",
                 depth_x=i / (nx - 1), depth_y=j / (ny - 1), metric=metric, corr=corr,
                 score=score, index_x=i, index_y=j, fold_0=score - 0.01, fold_1=score,
-                fold_2=score + 0.01)
+                fold_2=score + 0.01, null_mean=mean, null_sd=sd, null_draws=draws,
+                p_value=np.nan if draws != draws else 1 / (draws + 1))
+
+
+def seeds_null(metric, i):
+    """The shuffle null of a seeds row: permutation only, far below the score except at layer
+    0, where the score (0.6) is one null sd above it (t ≈ 1: not significant)."""
+    if metric != "permutation":
+        return (np.nan, np.nan, np.nan)
+    return (0.55 if i == 0 else 0.1, 0.05, 20)
 
 
 def corresponding(model, corr):
@@ -40,16 +51,23 @@ def corresponding(model, corr):
         for epoch, base in ((0, 0.5), (FINAL, 0.8)):
             for metric, offset in (("linear", 0.1), ("procrustes", 0.0), ("permutation", -0.2)):
                 rows.append(row("seeds", model, a, model, b, epoch, i, i, metric, base + offset,
-                                corr))
+                                corr, null=seeds_null(metric, i) if epoch else (np.nan,) * 3))
         for epoch, score in ((0, 0.5), (1, 0.7), (FINAL, 0.8)):
             rows.append(row("training", model, a, model, b, epoch, i, i, "procrustes", score,
                             corr))
         for stimset, (score, _) in OOD.items():
             rows.append(row("ood", model, a, model, b, FINAL, i, i, "procrustes",
                             score if deep else 0.8, corr, stimset))
-        rows.append(row("rotation", model, a, model, b, FINAL, i, i, "permutation", 0.6, corr))
-        rows.append(row("rotation", model, a, model, b, FINAL, i, i, "permutation_rotated", 0.5,
-                        corr))
+            # the in-distribution subset of the set's size: deep layers lose 0.05 by size alone
+            rows.append(row("ood", model, a, model, b, FINAL, i, i, "procrustes",
+                            0.75 if deep else 0.8, corr, f"test@{stimset}"))
+        # trained: native 0.6 against 20 rotations at 0.5 ± 0.02 (a privileged basis);
+        # untrained: native and rotated alike (none)
+        for epoch, native, rotated in ((0, 0.3, 0.3), (FINAL, 0.6, 0.5)):
+            rows.append(row("rotation", model, a, model, b, epoch, i, i, "permutation", native,
+                            corr))
+            rows.append(row("rotation", model, a, model, b, epoch, i, i,
+                            "permutation_rotated", rotated, corr, null=(rotated, 0.02, 20)))
     return rows
 
 
@@ -104,9 +122,14 @@ def test_the_rotation_table_only_where_told(tables, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rotation.png"]
     FIGURES["rotation"](tables, [tmp_path / "r.png"], table_out=tmp_path / "numbers.csv")
     table = pd.read_csv(tmp_path / "numbers.csv")
-    assert list(table.model) == ["netA", "netB"]
-    assert np.allclose(table[["native_min", "native_max"]], 0.6)
-    assert np.allclose(table[["change_pct_min", "change_pct_max"]], 20.0)
+    assert list(table.model) == ["netA"] * 8 + ["netB"] * 10  # trained, then untrained
+    assert list(table.end[:8]) == ["trained"] * 4 + ["untrained"] * 4
+    trained, untrained = table[table.end == "trained"], table[table.end == "untrained"]
+    assert np.allclose(trained[["native", "rotated", "change_pct", "rotated_sd"]],
+                       [0.6, 0.5, 20.0, 0.02])
+    assert trained.holm.all() and (trained.pairs == 3).all()
+    assert np.allclose(trained.p_value, 1 / 21) and (trained.p_param < 1e-3).all()
+    assert not untrained.holm.any() and np.allclose(untrained.p_param, 0.5)
 
 
 def test_families_come_from_the_models_table(tables, tmp_path):
@@ -134,12 +157,21 @@ def test_headline_numbers_known_by_construction(tables):
             == pytest.approx(60.0)  # +0.3 of 0.5
     assert headline(table, "linear − procrustes").value == pytest.approx(0.1)
     assert headline(table, "procrustes − permutation").value == pytest.approx(0.2)
-    assert headline(table, "deep-layer drop").value == pytest.approx(0.1)  # 0.8 vs 0.7
+    assert headline(table, "deep-layer drop").value == pytest.approx(0.05)  # 0.75 vs 0.7
     assert headline(table, "correlation of alignment").value == pytest.approx(1.0)
     assert headline(table, "share of layers best matched", "netA vs netB").value == 1.0
     assert headline(table, "share of the final alignment").value == pytest.approx(0.7 / 0.8)
     assert headline(table, "change of the permutation score").value == pytest.approx(20.0)
     assert headline(table, "change of the permutation score").note == "mean over 2 of 2"
+    chance = headline(table, "share of layers with permutation above chance", "netA")
+    assert chance.value == pytest.approx(3 / 4)  # layer 0 sits one null sd above chance
+    assert chance.note == "3 of 4 layers; stimulus shuffles, K = 20"
+    assert headline(table, "share of layers with permutation above chance", "netB").value == \
+        pytest.approx(4 / 5)
+    assert headline(table, "share of layers losing permutation score under rotation (Holm 0.05, "
+                    "trained").value == 1.0
+    assert headline(table, "share of layers losing permutation score under rotation (Holm 0.05, "
+                    "untrained").value == 0.0
     assert list(table.columns) == ["headline", "model", "value", "note"]
 
 
@@ -263,7 +295,7 @@ def test_cli_rotation_writes_its_table_to_the_csv_among_its_outputs(tables, tmp_
     done = _convergent("figure", "rotation", "--tables", *paths, "--out", *out)
     assert done.returncode == 0, done.stderr
     assert all(p.stat().st_size > 1000 for p in out[:2])
-    assert list(pd.read_csv(out[2]).model) == ["netA", "netB"]
+    assert list(pd.read_csv(out[2]).model.unique()) == ["netA", "netB"]
     done = _convergent("figure", "training", "--tables", *paths, "--out", tmp_path / "t.png",
                        tmp_path / "t.csv")
     assert done.returncode == 2 and "writes no table" in done.stderr

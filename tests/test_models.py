@@ -24,7 +24,7 @@ from convergent.models.sources import TORCHVISION_NAMES, weights_cache_path
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-CONV_LAYERS = {"resnet18": 20, "resnet50": 53, "vgg11": 8, "vgg16": 13, "vgg19": 16}
+CONV_LAYERS = {"resnet18": 17, "resnet50": 49, "vgg11": 8, "vgg16": 13, "vgg19": 16}
 VIT_LAYERS = {"vit_small": 4, "vit_b16": 12}
 
 
@@ -39,19 +39,86 @@ def test_every_architecture_has_a_documented_layer_count():
 
 
 @pytest.mark.parametrize("arch,n_layers", CONV_LAYERS.items())
-def test_every_convolution_is_a_layer_in_network_order(arch, n_layers):
+def test_every_convolution_but_a_shortcut_is_a_layer_in_network_order(arch, n_layers):
     model = small(arch)
     names = conv_layer_names(model)
     assert len(names) == n_layers and layer_spec(model).family == "conv"
     assert layer_names(model) == names
-    assert names == [n for n, m in model.named_modules() if isinstance(m, nn.Conv2d)]
+    assert names == [n for n, m in model.named_modules()
+                     if isinstance(m, nn.Conv2d) and "downsample" not in n]
 
 
-def test_resnet_layers_include_the_downsampling_shortcuts():
+def test_resnet_shortcuts_are_not_layers():
     names = layer_names(build_model("resnet18", 10))
-    assert names[:3] == ["conv1", "layer1.0.conv1", "layer1.0.conv2"]
-    assert [n for n in names if "downsample" in n] == [
-        f"layer{i}.0.downsample.0" for i in (2, 3, 4)]
+    assert names[:4] == ["conv1", "layer1.0.conv1", "layer1.0.conv2", "layer1.1.conv1"]
+    assert names[-1] == "layer4.1.conv2" and not [n for n in names if "downsample" in n]
+
+
+def test_a_point_is_a_measuring_point():
+    with pytest.raises(InputError, match="unknown measuring point 'bn'"):
+        extract_activations(small("resnet18"), [torch.rand(1, 3, 32, 32)], point="bn")
+
+
+def _resnet_manual(model, images, point):
+    """Every compared layer of a torchvision ResNet by hand, block by block (centre pixel)."""
+    relu = torch.relu
+    measured = {}
+
+    def keep(name, output):
+        measured[name] = output[:, :, output.shape[2] // 2, output.shape[3] // 2]
+
+    with torch.no_grad():
+        x = model.conv1(images)
+        keep("conv1", x if point == "conv" else relu(model.bn1(x)))
+        x = model.maxpool(relu(model.bn1(x)))
+        for stage in ("layer1", "layer2", "layer3", "layer4"):
+            for index, block in enumerate(getattr(model, stage)):
+                convs = [n for n, m in block.named_children() if isinstance(m, nn.Conv2d)]
+                out = x
+                for number, conv in enumerate(convs, start=1):
+                    raw = getattr(block, conv)(out)
+                    out = getattr(block, f"bn{number}")(raw)
+                    if conv != convs[-1]:
+                        out = relu(out)
+                    keep(f"{stage}.{index}.{conv}", raw if point == "conv" else out)
+                shortcut = x if block.downsample is None else block.downsample(x)
+                x = relu(out + shortcut)
+                if point == "activation":  # the last convolution: after the sum and its ReLU
+                    keep(f"{stage}.{index}.{convs[-1]}", x)
+    return measured
+
+
+@pytest.mark.parametrize("arch", ["resnet18", "resnet50"])
+@pytest.mark.parametrize("point", ["activation", "conv"])
+def test_resnet_layers_match_a_manual_forward(arch, point):
+    """The shared ReLU of a torchvision block is never hooked: every layer equals a forward
+    written out by hand, after the nonlinearity (and after the residual sum for a block's last
+    convolution) or at the raw convolution."""
+    model = build_model(arch, 10, seed=0).eval()
+    images = torch.rand(3, 3, 64, 64)
+    layers, _ = extract_activations(model, [images[:2], images[2:]], point=point)
+    expected = _resnet_manual(model, images, point)
+    assert list(layers) == list(expected) == layer_names(model)
+    for name, values in expected.items():
+        assert torch.allclose(layers[name], values, rtol=1e-4, atol=1e-4), name
+    if point == "activation":
+        assert all((values >= 0).all() for values in layers.values())
+
+
+@pytest.mark.parametrize("point", ["activation", "conv"])
+def test_vgg_layers_match_a_manual_forward(point):
+    model = build_model("vgg16", 10, width=0.25, small_input=True, seed=0).eval()
+    images = torch.rand(3, 3, 32, 32)
+    layers, _ = extract_activations(model, [images], point=point)
+    expected, x = [], images
+    with torch.no_grad():
+        for module in model.features:
+            x = module(x.clone())  # clone: the ReLUs work in place
+            if isinstance(module, nn.Conv2d if point == "conv" else nn.ReLU):
+                expected.append(x[:, :, x.shape[2] // 2, x.shape[3] // 2])
+    assert len(expected) == len(layers) == 13
+    for values, (name, measured) in zip(expected, layers.items(), strict=True):
+        assert torch.allclose(measured, values, rtol=1e-4, atol=1e-4), name
 
 
 @pytest.mark.parametrize("arch,n_layers", VIT_LAYERS.items())
@@ -67,7 +134,8 @@ def test_centre_pixel_activations_match_a_manual_forward():
     model = build_model("vgg11", 10, width=0.25, small_input=True, seed=0).eval()
     images = torch.rand(5, 3, 32, 32)
     layers, logits = extract_activations(model, [images[:3], images[3:]])
-    first = model.features[0](images)  # the first convolution
+    with torch.no_grad():  # the first convolution after its batch norm and ReLU
+        first = torch.relu(model.features[1](model.features[0](images)))
     assert torch.allclose(layers["features.0"], first[:, :, 16, 16], atol=1e-6)
     assert logits.shape == (5, 10)
     assert [v.shape[0] for v in layers.values()] == [5] * 8
@@ -201,7 +269,7 @@ def test_torchvision_weights_load_from_the_hub_cache(tmp_path, monkeypatch):
     assert spec == {"arch": "resnet18", "source": "torchvision",
                     "weights": "torchvision:IMAGENET1K_V1", "num_classes": 1000}
     assert all(torch.equal(saved[k], v) for k, v in model.state_dict().items())
-    assert len(layer_names(model)) == 20
+    assert len(layer_names(model)) == 17
 
 
 def test_torchvision_weight_names_are_checked():

@@ -12,7 +12,15 @@ from snakemake.utils import validate
 
 from convergent.plan import IMAGES, SENTENCES, alternatives, family, make_plan
 from convergent.plan.jobs import ALIGN_COLUMNS, alignment_jobs, extraction_jobs
-from convergent.plan.models import ARCH_FAMILY, groups, model_rows, resolve_models
+from convergent.plan.models import (
+    ARCH_FAMILY,
+    groups,
+    matched_ood,
+    matched_stimset,
+    model_rows,
+    read_stimset,
+    resolve_models,
+)
 
 from smk import ROOT
 
@@ -74,11 +82,21 @@ def test_training_analysis_covers_every_checkpoint_of_each_models_own_axis():
     assert sorted(rows(jobs, model_x="pythia").epoch.unique()) == [0, 1000, 143000]
 
 
-def test_ood_analysis_is_vision_only_at_the_final_checkpoint_on_each_set():
+def test_ood_analysis_is_vision_only_at_the_final_checkpoint_on_each_set_and_its_match():
     jobs = rows(plan_of(**MIXED).align_jobs, analysis="ood")
     assert set(jobs.model_x) == {"cnn", "vit"}
-    assert set(jobs.epoch) == {2} and set(jobs.stimset) == {"contrast", "edge"}
-    assert len(jobs) == 2 * 3 * 2  # models × seed pairs × sets
+    assert set(jobs.epoch) == {2}
+    assert set(jobs.stimset) == {"contrast", "edge", "test@contrast", "test@edge"}
+    assert len(jobs) == 2 * 3 * 2 * 2  # models × seed pairs × sets × (set, matched baseline)
+
+
+def test_a_matched_baseline_reads_the_in_distribution_activations():
+    assert matched_stimset("high-pass") == "test@high-pass"
+    assert matched_ood("test@high-pass") == "high-pass" and matched_ood("high-pass") is None
+    assert read_stimset("test@high-pass") == IMAGES and read_stimset("edge") == "edge"
+    extract = plan_of(**MIXED).extract_jobs
+    assert not extract.stimset.str.contains("@").any()
+    assert set(extract.stimset) == {IMAGES, SENTENCES, "contrast", "edge"}
 
 
 def test_cross_analysis_pairs_models_within_groups_and_each_model_across_seeds():
@@ -97,7 +115,9 @@ def test_rotation_and_corr_multiply_jobs_and_a_subset_of_analyses_is_honoured():
                                          "corr": ["pearson", "spearman"]}})
     jobs = plan.align_jobs
     assert set(jobs.analysis) == {"rotation"} and set(jobs["corr"]) == {"pearson", "spearman"}
-    assert len(jobs) == 2 * 4 * 3  # corr × models × seed pairs
+    assert len(jobs) == 2 * 4 * 3 * 2  # corr × models × seed pairs × (untrained, trained)
+    cnn = rows(jobs, model_x="cnn", corr="pearson")
+    assert sorted(cnn.epoch.unique()) == [0, 2]  # the untrained control beside the trained
     assert list(jobs.columns) == ALIGN_COLUMNS
     assert "training" in plan.left_out and "rotation" in plan.figures
 
@@ -106,8 +126,9 @@ def test_extraction_jobs_are_exactly_the_activations_the_align_jobs_read():
     plan = plan_of(**MIXED)
     read = set()
     for job in plan.align_jobs.itertuples():
-        read |= {(job.model_x, job.seed_x, job.epoch, job.stimset),
-                 (job.model_y, job.seed_y, job.epoch, job.stimset)}
+        stimset = read_stimset(job.stimset)
+        read |= {(job.model_x, job.seed_x, job.epoch, stimset),
+                 (job.model_y, job.seed_y, job.epoch, stimset)}
     table = plan.extract_jobs
     assert set(map(tuple, table.to_numpy().tolist())) == read and len(table) == len(read)
     assert table.equals(extraction_jobs(plan.align_jobs, plan.models))

@@ -9,14 +9,14 @@ from scipy import stats
 
 from convergent.cli import main
 from convergent.errors import InputError
-from convergent.io import write_layers
+from convergent.io import read_pair, stimulus_count, subset_rows, write_layers
 from convergent.metrics import grid, haar_rotation
 from convergent.metrics.significance import permutations, summary
 
 
 def test_the_p_value_counts_the_null_at_or_above_the_score():
     assert summary(0.5, [0.1, 0.2, 0.3]) == pytest.approx(
-        {"null_mean": 0.2, "null_sd": 0.1, "p_value": 0.25})
+        {"null_mean": 0.2, "null_sd": 0.1, "null_draws": 3, "p_value": 0.25})
     assert summary(0.2, [0.1, 0.2, 0.3])["p_value"] == 0.75  # ties count against the score
     assert summary(float("nan"), [0.1])["p_value"] == 1.0
     first, again = permutations(10, 3, 7), permutations(10, 3, 7)
@@ -110,3 +110,50 @@ def test_grid_null_and_rotations_from_the_command_line(tmp_path, rng, capsys):
                  str(tmp_path / "bad.parquet")]) == 2
     assert "need a rotation seed" in capsys.readouterr().err
     assert not (tmp_path / "bad.parquet").exists()
+
+
+def test_null_metrics_pick_which_rows_are_tested(rng):
+    latent = rng.standard_normal((40, 3))
+    X, Y = latent @ rng.standard_normal((3, 4)), latent @ rng.standard_normal((3, 4))
+    table = grid([X], [Y], metrics=["linear", "procrustes"], folds=2, null=5,
+                 null_metrics=["procrustes"])
+    tested = table.set_index("metric").null_draws
+    assert tested["procrustes"] == 5 and np.isnan(tested["linear"])
+    with pytest.raises(InputError, match="null metrics: unknown ridge"):
+        grid([X], [Y], folds=2, null=5, null_metrics=["ridge"])
+
+
+def test_a_subset_is_seeded_sorted_and_the_same_on_both_sides(tmp_path, rng):
+    rows = subset_rows(100, 30, seed=4)
+    assert len(set(rows)) == 30 and (np.diff(rows) > 0).all()
+    assert (subset_rows(100, 30, seed=4) == rows).all()
+    assert not (subset_rows(100, 30, seed=5) == rows).all()
+    assert (subset_rows(20, 30, seed=4) == np.arange(20)).all()  # not smaller: every row
+    ids = [f"s{i}" for i in range(100)]
+    X = rng.standard_normal((100, 4))
+    write_layers(tmp_path / "a.safetensors", {"l0": X}, ids)
+    write_layers(tmp_path / "b.safetensors", {"l0": X + 1}, ids)
+    write_layers(tmp_path / "c.safetensors", {"l0": X[:30]}, ids[:30])
+    assert stimulus_count(tmp_path / "c.safetensors") == 30
+    a, b = read_pair(tmp_path / "a.safetensors", tmp_path / "b.safetensors", 30, 4)
+    assert np.allclose(a["l0"].numpy(), X[rows]) and np.allclose(b["l0"].numpy(), X[rows] + 1)
+
+
+def test_grid_on_a_subset_as_large_as_another_set_from_the_command_line(tmp_path, rng):
+    ids = [f"s{i}" for i in range(90)]
+    latent = rng.standard_normal((90, 3))
+    for name in "ab":
+        write_layers(tmp_path / f"{name}.safetensors",
+                     {"l0": latent @ rng.standard_normal((3, 5))}, ids)
+    write_layers(tmp_path / "ood.safetensors", {"l0": rng.standard_normal((40, 5))}, ids[:40])
+    out = tmp_path / "t.parquet"
+    args = ["grid", str(tmp_path / "a.safetensors"), str(tmp_path / "b.safetensors"),
+            "--folds", "2", "--out", str(out)]
+    assert main(args + ["--subset-like", str(tmp_path / "ood.safetensors")]) == 0
+    on_subset = pd.read_parquet(out)
+    rows = subset_rows(90, 40, seed=0)
+    a, b = read_pair(tmp_path / "a.safetensors", tmp_path / "b.safetensors")
+    expected = grid({"l0": a["l0"][rows]}, {"l0": b["l0"][rows]}, folds=2)
+    assert on_subset.score.iloc[0] == pytest.approx(expected.score.iloc[0])
+    assert main(args) == 0
+    assert pd.read_parquet(out).score.iloc[0] != pytest.approx(expected.score.iloc[0])

@@ -33,7 +33,12 @@ def test_full_run_writes_the_tables_and_figure(finished_run):
     assert set(alignment[alignment.analysis == "rotation"].metric) == {
         "permutation", "permutation_rotated"}
     assert set(alignment[alignment.analysis == "seeds"].epoch) == {0, 1}
-    assert set(alignment[alignment.analysis == "ood"].stimset) == {"contrast"}
+    assert set(alignment[alignment.analysis == "ood"].stimset) == {"contrast", "test@contrast"}
+    assert set(alignment[alignment.analysis == "rotation"].epoch) == {0, 1}  # with the control
+    seeds = alignment[alignment.analysis == "seeds"]  # test.yaml: 3 shuffles, 3 rotations
+    assert set(seeds[seeds.null_draws == 3].metric) == {"procrustes", "permutation", "cka"}
+    rotated = alignment[alignment.metric == "permutation_rotated"]
+    assert (rotated.null_draws == 3).all() and rotated.p_value.between(0, 1).all()
     assert alignment.depth_x.between(0, 1).all() and alignment.score.notna().mean() > 0.95
     cross = alignment[alignment.analysis == "cross"]
     assert len(cross[cross.metric == "procrustes"]) == 8 * 8  # every layer pair of vgg11

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .config import section_schema
 from .errors import ConvergentError
 
 EXIT_USAGE = 2
@@ -120,6 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stimulus-shuffle null: score each pair against K row permutations of "
                    "B and add null_mean, null_sd, p_value (default 0: none)")
     p.add_argument("--null-seed", type=int, default=0, help="seed of the shuffles (default 0)")
+    p.add_argument("--null-metrics", type=_metric_list, default=None,
+                   help="comma-separated: the metrics the null is drawn for (default: all; a "
+                   "linear null costs about K pairs)")
+    p.add_argument("--subset-like", type=Path, default=None, metavar="C.safetensors",
+                   help="score on a seeded subset of the stimuli as large as C's stimulus set "
+                   "(the in-distribution baseline matched to an OOD set's size)")
+    p.add_argument("--subset-seed", type=int, default=0, help="seed of that subset (default 0)")
     p.add_argument("--out", type=Path, required=True, metavar="FILE.parquet",
                    help="the table (.parquet, or .csv)")
     p.add_argument("--label", action="append", default=[], type=_label, metavar="KEY=VALUE",
@@ -159,6 +167,10 @@ def build_parser() -> argparse.ArgumentParser:
                    metavar="FILE.safetensors", help="one per stimulus set, in --stimsets order")
     p.add_argument("--accuracy", type=Path, nargs="+", required=True, metavar="FILE.csv",
                    help="one per stimulus set: its accuracy, labels and stimulus count")
+    point = section_schema("extract.point")
+    p.add_argument("--point", choices=point["enum"], default=point["default"],
+                   help="where a CNN layer is measured: after its nonlinearity (activation) "
+                   "or at the raw convolution output (conv)")
     p.add_argument("--label", action="append", default=[], type=_label, metavar="KEY=VALUE")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=None)
@@ -345,20 +357,25 @@ def _run_grid(args) -> int:
     return 0
 
 
+def _subset(args) -> int | None:
+    from .io import stimulus_count
+
+    return None if args.subset_like is None else stimulus_count(args.subset_like)
+
+
 def _grid_here(args):
-    from .io import check_same_stimuli, read_layers
+    from .io import read_pair
     from .metrics import grid
     from .metrics.engine import check_metrics, check_tests
 
     check_metrics(args.metrics, args.rotate)
-    check_tests(args.null, args.rotations, args.rotate)
-    layers_a, ids_a = read_layers(args.a)
-    layers_b, ids_b = read_layers(args.b)
-    check_same_stimuli(ids_a, ids_b, args.a, args.b)
+    check_tests(args.null, args.rotations, args.rotate, args.null_metrics)
+    layers_a, layers_b = read_pair(args.a, args.b, _subset(args), args.subset_seed)
     return grid(layers_a, layers_b, metrics=args.metrics, pairs=args.pairs, folds=args.folds,
                 seed=args.seed, corr=args.corr, rotate=args.rotate, device=args.device,
                 dtype=args.dtype, progress=sys.stderr.isatty(), names=(str(args.a), str(args.b)),
-                null=args.null, null_seed=args.null_seed, rotations=args.rotations)
+                null=args.null, null_seed=args.null_seed, rotations=args.rotations,
+                null_metrics=args.null_metrics)
 
 
 def _grid_in_blocks(args):
@@ -367,7 +384,9 @@ def _grid_in_blocks(args):
     spec = GridSpec(str(args.a), str(args.b), metrics=tuple(args.metrics),
                     pairs=args.pairs, folds=args.folds, seed=args.seed, corr=args.corr,
                     rotate=args.rotate, device=args.device, dtype=args.dtype,
-                    null=args.null, null_seed=args.null_seed, rotations=args.rotations)
+                    null=args.null, null_seed=args.null_seed, rotations=args.rotations,
+                    null_metrics=None if args.null_metrics is None else tuple(args.null_metrics),
+                    subset=_subset(args), subset_seed=args.subset_seed)
     cluster = ClusterOptions(partition=args.partition, account=args.account, gpus=args.gpus,
                              cpus=args.cpus, mem_gb=args.mem_gb, timeout_min=args.time_min)
     return grid_in_blocks(spec, executor=args.executor, blocks=args.blocks,
@@ -407,7 +426,7 @@ def _run_extract(args) -> int:
         raise ConvergentError("give a checkpoint file or --source, not both or neither")
     extract(args.checkpoint if args.source is None else args.source, args.data, args.stimuli,
             args.stimsets, args.activations, args.accuracy, labels=dict(args.label),
-            device=_device(args.device, args.threads))
+            device=_device(args.device, args.threads), point=args.point)
     return 0
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import ConvergentError, InputError
-from .io import check_same_stimuli, read_layer_shapes, read_layers, write_table
+from .io import check_same_stimuli, read_layer_shapes, read_pair, write_table
 
 EXECUTORS = ("local", "slurm")
 #: How long a SLURM job may be gone from the queue without a result before it counts as failed
@@ -52,6 +52,9 @@ class GridSpec:
     null: int = 0
     null_seed: int = 0
     rotations: int = 1
+    null_metrics: tuple[str, ...] | None = None
+    subset: int | None = None
+    subset_seed: int = 0
 
     def key(self) -> str:
         """A hash of the settings and of both files' identity."""
@@ -91,12 +94,12 @@ def run_block(spec: GridSpec, block: tuple[int, int], path: str) -> str | None:
     from .metrics import grid
 
     try:
-        layers_a, _ = read_layers(spec.a)
-        layers_b, _ = read_layers(spec.b)
+        layers_a, layers_b = read_pair(spec.a, spec.b, spec.subset, spec.subset_seed)
         table = grid(layers_a, layers_b, metrics=spec.metrics, pairs=spec.pairs, folds=spec.folds,
                      seed=spec.seed, corr=spec.corr, rotate=spec.rotate, device=spec.device,
                      dtype=spec.dtype, names=(spec.a, spec.b), block=block, null=spec.null,
-                     null_seed=spec.null_seed, rotations=spec.rotations)
+                     null_seed=spec.null_seed, rotations=spec.rotations,
+                     null_metrics=spec.null_metrics)
     except ConvergentError as err:
         return str(err)
     write_table(table, path)
@@ -110,7 +113,7 @@ def check_grid_spec(spec: GridSpec) -> int:
     from .metrics.layer import check_settings
 
     check_metrics(spec.metrics, spec.rotate)
-    check_tests(spec.null, spec.rotations, spec.rotate)
+    check_tests(spec.null, spec.rotations, spec.rotate, spec.null_metrics)
     check_settings(spec.folds, spec.corr)
     if spec.rotate is not None and "permutation" not in spec.metrics:
         raise InputError("rotate needs permutation among the metrics")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from .config import with_defaults
 from .data import CATEGORIES, ImageSet, build_stimset, ood_accuracy
 from .data.stimsets import in_distribution_ids
 from .errors import InputError
@@ -51,7 +52,8 @@ def classifier_accuracy(outputs: torch.Tensor, images: ImageSet, spec: dict,
 
 def extract(checkpoint: Path | str | os.PathLike | dict, data: dict, stimuli: dict,
             stimsets: list[str], activations: list[Path], accuracy: list[Path], labels: dict,
-            batch_size: int = 256, device="cpu") -> dict[str, float]:
+            batch_size: int = 256, device="cpu", point: str = "activation"
+            ) -> dict[str, float]:
     """For each stimulus set ``stimsets[i]``, write ``activations[i]`` (a safetensors file: the
     model's layers under its rule — centre-pixel conv outputs, or the [CLS] token after each
     ViT block — in network order, stimulus ids in the metadata) and ``accuracy[i]`` (a one-row
@@ -65,6 +67,8 @@ def extract(checkpoint: Path | str | os.PathLike | dict, data: dict, stimuli: di
     if not len(stimsets) == len(activations) == len(accuracy):
         raise InputError(f"{len(stimsets)} stimulus sets need as many activation and accuracy "
                          f"paths, got {len(activations)} and {len(accuracy)}")
+    # the sections as the CLI or a caller gives them, possibly partial: the schema fills them
+    data, stimuli = with_defaults("data", data), with_defaults("stimuli", stimuli)
     if isinstance(checkpoint, dict) and "responses" in checkpoint:
         return extract_responses(checkpoint["responses"], data, stimuli, stimsets, activations,
                                  accuracy, labels)
@@ -75,7 +79,7 @@ def extract(checkpoint: Path | str | os.PathLike | dict, data: dict, stimuli: di
         images = build_stimset(data, stimuli, stimset)
         check_image_size(model, images.images.shape[-1], f"stimulus set {stimset!r}")
         batches = (images.images[i:i + batch_size] for i in range(0, len(images), batch_size))
-        layers, outputs = extract_activations(model, batches, device)
+        layers, outputs = extract_activations(model, batches, device, point)
         score = classifier_accuracy(outputs, images, spec,
                                     summary=bool(stimuli.get("ood_summary")))
         write_layers(layers_path, layers, images.ids)

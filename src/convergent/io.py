@@ -163,6 +163,35 @@ def check_same_stimuli(ids_a, ids_b, path_a, path_b) -> None:
                      f"{ids_a[k]!r}); both must hold the same stimuli in the same order")
 
 
+def stimulus_count(path: str | os.PathLike) -> int:
+    """How many stimuli an activation file holds, from its header alone."""
+    shapes, ids = read_layer_shapes(path)
+    return len(ids) if ids is not None else next(iter(shapes.values()))[0]
+
+
+def subset_rows(m: int, size: int, seed: int) -> np.ndarray:
+    """A seeded subset of ``size`` of m rows, in their original order; all rows when ``size``
+    is not smaller. The draw depends on (seed, m, size) only, so both sides of a pair, and a
+    rerun, get the same rows."""
+    if size >= m:
+        return np.arange(m)
+    return np.sort(np.random.default_rng([seed, m, size]).choice(m, size, replace=False))
+
+
+def read_pair(path_a: str | os.PathLike, path_b: str | os.PathLike, subset: int | None = None,
+              subset_seed: int = 0) -> tuple[dict, dict]:
+    """The layers of two activation files that hold the same stimuli, optionally restricted to
+    the same seeded subset of ``subset`` stimuli (:func:`subset_rows`)."""
+    layers_a, ids_a = read_layers(path_a)
+    layers_b, ids_b = read_layers(path_b)
+    check_same_stimuli(ids_a, ids_b, path_a, path_b)
+    if subset is None:
+        return layers_a, layers_b
+    m = next(iter(layers_a.values())).shape[0]
+    rows = subset_rows(m, subset, subset_seed)
+    return ({k: v[rows] for k, v in layers_a.items()}, {k: v[rows] for k, v in layers_b.items()})
+
+
 def write_rows(rows: Sequence[Mapping], path: str | os.PathLike) -> None:
     """A small CSV from a list of same-keyed dicts, atomically (no pandas import needed)."""
     import csv

@@ -4,6 +4,7 @@ rule align:
     input:
         x=lambda wc: side(wc, "x"),
         y=lambda wc: side(wc, "y"),
+        sized_by=matched_size,
     output:
         PATHS["alignment"],
     log:
@@ -13,8 +14,7 @@ rule align:
         pairs=lambda wc: "all" if wc.analysis == "cross" else "diagonal",
         folds=config["align"]["folds"],
         seed=config["align"]["seed"],
-        rotate=lambda wc: (f"--rotate {config['align']['rotation_seed']}"
-                           if wc.analysis == "rotation" else ""),
+        tests=significance,
         labels=lambda wc: labels(analysis=wc.analysis, model_x=wc.model_x, seed_x=wc.seed_x,
                                  model_y=wc.model_y, seed_y=wc.seed_y, epoch=wc.epoch,
                                  stimset=wc.stimset),
@@ -24,5 +24,5 @@ rule align:
     shell:
         "OMP_NUM_THREADS={threads} convergent grid {input.x:q} {input.y:q}"
         " --metrics {params.metrics} --pairs {params.pairs} --folds {params.folds}"
-        " --seed {params.seed} --corr {wildcards.corr} {params.rotate} {params.labels}"
+        " --seed {params.seed} --corr {wildcards.corr} {params.tests} {params.labels}"
         " --out {output:q} > {log:q} 2>&1"

@@ -9,7 +9,7 @@ from snakemake.utils import validate
 from convergent.config import config_error, section_schema
 from convergent.plan import IMAGES, SENTENCES, alternatives, make_plan
 from convergent.plan.jobs import side_epoch
-from convergent.plan.models import model_rows
+from convergent.plan.models import matched_ood, matched_stimset, model_rows, read_stimset
 
 if (_problem := config_error(config)) is not None:
     sys.exit(_problem)
@@ -76,7 +76,7 @@ wildcard_constraints:
     seed_x=r"\d+",
     seed_y=r"\d+",
     epoch=r"\d+",
-    stimset=alternatives([IMAGES, SENTENCES, *OOD]),
+    stimset=alternatives([IMAGES, SENTENCES, *OOD, *map(matched_stimset, OOD)]),
     analysis="seeds|cross|training|ood|rotation",
     corr="pearson|spearman",
     experiment="architectures|sweep|final_distance|digits",
@@ -172,12 +172,36 @@ def model_source(wildcards):
                     "revision": spec["revision"].format(**at)})
 
 
-def side(wildcards, s):
-    """The activation file of side x or y of an align job."""
+def side(wildcards, s, stimset=None):
+    """The activation file of side x or y of an align job (on ``stimset``, default the
+    job's)."""
     model = getattr(wildcards, f"model_{s}")
     return PATHS["activations"].format(model=model, seed=getattr(wildcards, f"seed_{s}"),
                                        epoch=side_epoch(MODELS[model], wildcards.epoch),
-                                       stimset=wildcards.stimset)
+                                       stimset=stimset or read_stimset(wildcards.stimset))
+
+
+def matched_size(wildcards):
+    """A matched in-distribution baseline reads the OOD set's activations for their size."""
+    ood = matched_ood(wildcards.stimset)
+    return [side(wildcards, "x", ood)] if ood else []
+
+
+def significance(wildcards):
+    """The align job's chance and significance options (metrics.md, "Chance and
+    significance"): the stimulus-shuffle null of its analysis, the rotation draws, and the
+    size-matched subset of a matched baseline."""
+    settings = config["align"]
+    options = []
+    if null := settings["null_draws"][wildcards.analysis]:
+        options += [f"--null {null} --null-seed {settings['null_seed']}",
+                    f"--null-metrics {','.join(settings['null_metrics'])}"]
+    if wildcards.analysis == "rotation":
+        options.append(f"--rotate {settings['rotation_seed']} --rotations {settings['rotations']}")
+    if matched := matched_size(wildcards):
+        options.append(f"--subset-like {shlex.quote(matched[0])}"
+                       f" --subset-seed {config['stimuli']['seed']}")
+    return " ".join(options)
 
 
 def align_metrics(wildcards):

@@ -17,6 +17,7 @@ rule extract_id:
         source=model_source,
         data=as_json(config["data"]),
         stimuli=as_json(config["stimuli"]),
+        point=lambda wc: MODELS[wc.model]["point"],
         labels=lambda wc: labels(model=wc.model, seed=wc.seed, epoch=wc.epoch),
     threads: 1
     conda:
@@ -24,7 +25,7 @@ rule extract_id:
     shell:
         "convergent extract --source {params.source:q} --stimsets {IMAGES} --data {params.data:q}"
         " --stimuli {params.stimuli:q} --activations {output.activations:q}"
-        " --accuracy {output.accuracy:q} {params.labels}"
+        " --accuracy {output.accuracy:q} --point {params.point} {params.labels}"
         " --threads {threads} > {log:q} 2>&1"
 
 
@@ -44,6 +45,7 @@ rule extract_ood:
         stimsets=",".join(OOD),
         data=as_json(config["data"]),
         stimuli=as_json(config["stimuli"]),
+        point=lambda wc: MODELS[wc.model]["point"],
         labels=lambda wc: labels(model=wc.model, seed=wc.seed, epoch=wc.epoch),
     threads: 1
     conda:
@@ -51,7 +53,7 @@ rule extract_ood:
     shell:
         "convergent extract --source {params.source:q} --stimsets {params.stimsets:q}"
         " --data {params.data:q} --stimuli {params.stimuli:q} --activations {output.activations:q}"
-        " --accuracy {output.accuracy:q} {params.labels} --threads {threads} > {log:q} 2>&1"
+        " --accuracy {output.accuracy:q} --point {params.point} {params.labels} --threads {threads} > {log:q} 2>&1"
 
 
 rule extract_text:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..plan.models import matched_ood
 from .tables import as_tables, at_end, select
 
 
@@ -17,6 +18,7 @@ def ood_points(tables: Mapping[str, pd.DataFrame], corr: str = "pearson") -> pd.
     and ``accuracy`` tables); sets without an accuracy are left out."""
     tables = as_tables(tables)
     ood = at_end(select(tables["alignment"], "ood", corr, metric="procrustes"))
+    ood = ood[ood.stimset.map(matched_ood).isna()]  # the matched baselines have no accuracy
     accuracy = tables["accuracy"].set_index(["model", "seed", "epoch", "stimset"]).accuracy
     keys_x = pd.MultiIndex.from_frame(ood[["model_x", "seed_x", "epoch", "stimset"]])
     keys_y = pd.MultiIndex.from_frame(ood[["model_y", "seed_y", "epoch", "stimset"]])

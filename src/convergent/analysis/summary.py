@@ -20,10 +20,11 @@ import pandas as pd
 from ..errors import InputError
 from ..io import atomic_path, write_table
 from .brain import best_layers
+from .claims import chance_test, claim_counts, rotation_test
 from .cross import hierarchical_correspondence
-from .depth import shift_profile
+from .depth import shift_baseline, shift_profile
 from .ood import depth_correlation, ood_points
-from .rotation import rotation_table
+from .rotation import rotation_ranges
 from .tables import DEEP, as_tables, at_end, select
 from .training import first_epoch_share, training_curve
 
@@ -75,9 +76,10 @@ def metric_gap(t, first: str, second: str) -> pd.Series:
 
 
 def ood_drop(t) -> pd.Series:
-    """Deep layers: in-distribution minus mean OOD procrustes score across seeds."""
+    """Deep layers: in-distribution (the size-matched subsets where scored) minus mean OOD
+    procrustes score across seeds."""
     profile = shift_profile(t["alignment"])
-    gap = profile.assign(score=profile["id"] - profile["ood"])
+    gap = profile.assign(score=shift_baseline(profile) - profile["ood"]).dropna(subset=["score"])
     return _depth_part(gap, deep=True)
 
 
@@ -105,7 +107,30 @@ def epoch_one_share(t) -> pd.Series:
 
 def rotation_change(t) -> pd.Series:
     """Per model: the largest drop of the permutation score under rotation over layers, %."""
-    return rotation_table(t["alignment"]).set_index("model").change_pct_max
+    return rotation_ranges(t["alignment"]).set_index("model").change_pct_max
+
+
+def significant_share(tests: pd.DataFrame, draws_note: str) -> pd.DataFrame:
+    """Per model: the share of its tested layers with a significant (Holm 0.05) result, the
+    counts in the note."""
+    counts = claim_counts(tests).set_index("model")
+    draws = tests.groupby("model").null_draws.min()
+    notes = [f"{int(row.significant)} of {int(row.layers)} layers; {draws_note}, K = "
+             f"{int(draws[model])}" for model, row in counts.iterrows()]
+    return pd.DataFrame({"value": (counts.significant / counts.layers).to_numpy(dtype=float),
+                         "note": notes}, index=counts.index)
+
+
+def above_chance(t) -> pd.DataFrame:
+    """Per model, trained: the layers whose permutation score across seeds beats the
+    stimulus-shuffle null."""
+    return significant_share(chance_test(t["alignment"]), "stimulus shuffles")
+
+
+def rotation_loss(t, end: str) -> pd.DataFrame:
+    """Per model at one end of its axis: the layers whose permutation score drops under
+    rotation."""
+    return significant_share(rotation_test(t["alignment"], end), "Haar rotations")
 
 
 def _region(best: pd.DataFrame) -> pd.Index:
@@ -144,7 +169,8 @@ HEADLINES = [
     Headline("procrustes − permutation (trained, mean over layers)",
              lambda t: metric_gap(t, "procrustes", "permutation"),
              "the seeds analysis lacks one of the two metrics for this model"),
-    Headline("deep-layer drop under OOD (in-distribution − OOD procrustes)", ood_drop,
+    Headline("deep-layer drop under OOD (size-matched in-distribution − OOD procrustes)",
+             ood_drop,
              "no deep layer scored both in distribution and on an OOD set"),
     Headline("correlation of alignment with OOD accuracy, deepest layer",
              deepest_ood_correlation,
@@ -155,6 +181,13 @@ HEADLINES = [
              epoch_one_share, "the model's axis has no epoch 1"),
     Headline("change of the permutation score under rotation, % (max over layers)",
              rotation_change, "a rotated score of zero"),
+    Headline("share of layers with permutation above chance (Holm 0.05, trained)",
+             above_chance, "no layer was tested"),
+    Headline("share of layers losing permutation score under rotation (Holm 0.05, trained)",
+             lambda t: rotation_loss(t, "trained"), "no layer was tested"),
+    Headline("share of layers losing permutation score under rotation (Holm 0.05, "
+             "untrained control)", lambda t: rotation_loss(t, "untrained"),
+             "no layer was tested"),
     Headline("brain: the best network layer's procrustes score, per region", brain_best_layer,
              "no finite score"),
     Headline("brain: the best layer's score relative to the inter-subject ceiling",

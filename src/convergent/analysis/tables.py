@@ -79,6 +79,16 @@ def at_end(rows: pd.DataFrame, end: str = "trained") -> pd.DataFrame:
     return rows[rows.epoch == pick]
 
 
+def at_own_end(rows: pd.DataFrame, end: str = "trained") -> pd.DataFrame:
+    """:func:`at_end`, but a model with a single checkpoint among ``rows`` has no untrained end
+    of its own (it would repeat its trained rows)."""
+    picked = at_end(rows, end)
+    if end == "untrained":
+        spread = rows.groupby("model_x").epoch.nunique()
+        picked = picked[picked.model_x.map(spread) > 1]
+    return picked
+
+
 def fold_scores(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per fold score (``fold``, ``fold_score``), for spreads over folds and pairs."""
     folds = [c for c in rows.columns if c.startswith("fold_")]

@@ -25,10 +25,23 @@ def finish(fig, axes, models, ylabel: str, out) -> list:
     return axes
 
 
+def chance_band(ax, rows: pd.DataFrame, colour: str | None = None) -> None:
+    """The stimulus-shuffle chance level of ``rows`` against depth: a grey band at null_mean ±
+    2 null_sd (means over seed pairs), where the rows carry a null."""
+    if "null_mean" not in rows.columns or rows.null_mean.isna().all():
+        return
+    null = rows.groupby("depth_x")[["null_mean", "null_sd"]].mean().dropna()
+    ax.fill_between(null.index, null.null_mean - 2 * null.null_sd,
+                    null.null_mean + 2 * null.null_sd, color="#888888", alpha=0.25,
+                    edgecolor=colour, linewidth=0.5, zorder=0)
+
+
 def depth_profile(tables: dict[str, pd.DataFrame], out, corr: str = "pearson") -> list:
     """Score of corresponding layers across seeds vs normalised depth, a panel per architecture,
     a line per metric; trained (the model's final checkpoint) solid, untrained (its first)
-    light. Points are means, bars the standard deviation over folds and seed pairs."""
+    light. Points are means, bars the standard deviation over folds and seed pairs; grey bands
+    the chance level (stimulus-shuffle null_mean ± 2 null_sd) where the seeds analysis drew a
+    null, edged in the metric's colour for the trained networks."""
     seeds = select(tables["alignment"], "seeds", corr)
     models = sorted(seeds.model_x.unique())
     fig, axes = panels(len(models), sharey=True)
@@ -44,6 +57,7 @@ def depth_profile(tables: dict[str, pd.DataFrame], out, corr: str = "pearson") -
                 if part.empty:
                     continue
                 stats = fold_scores(part).groupby("depth_x").fold_score.agg(["mean", "std"])
+                chance_band(ax, part, METRIC_COLOURS[metric] if label == "trained" else None)
                 ax.errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0),
                             color=METRIC_COLOURS[metric], alpha=alpha, linestyle=style,
                             marker="o", markersize=3, capsize=2, label=f"{metric} ({label})")
@@ -51,15 +65,22 @@ def depth_profile(tables: dict[str, pd.DataFrame], out, corr: str = "pearson") -
 
 
 def distribution_shift(tables: dict[str, pd.DataFrame], out, corr: str = "pearson") -> list:
-    """Procrustes score across seeds vs depth: in-distribution against the mean over the OOD
-    sets (band: ± standard error over sets), a panel per architecture."""
+    """Procrustes score across seeds vs depth: the OOD sets (mean, band ± standard error over
+    sets) against the in-distribution subsets of the same sizes (solid) and the whole
+    in-distribution set (dotted), a panel per architecture."""
     profile = shift_profile(tables["alignment"], corr)
     models = sorted(profile.model_x.unique())
     fig, axes = panels(len(models), sharey=True)
     for ax, model in zip(axes, models, strict=True):
         part = profile[profile.model_x == model]
-        ax.plot(part.depth_x, part["id"], "o-", color="#333333", markersize=3,
-                label="in-distribution")
+        if part.id_matched.notna().any():
+            ax.plot(part.depth_x, part.id_matched, "o-", color="#333333", markersize=3,
+                    label="in-distribution, size-matched")
+            ax.plot(part.depth_x, part["id"], ":", color="#333333", linewidth=0.8,
+                    label="in-distribution, all images")
+        else:
+            ax.plot(part.depth_x, part["id"], "o-", color="#333333", markersize=3,
+                    label="in-distribution")
         ax.plot(part.depth_x, part["ood"], "o-", color="#d95f02", markersize=3,
                 label="OOD (mean over sets)")
         ax.fill_between(part.depth_x, part["ood"] - part.ood_se, part["ood"] + part.ood_se,

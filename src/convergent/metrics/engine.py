@@ -169,7 +169,7 @@ def grid(layers_x: Mapping[str, Any] | Sequence[Any], layers_y: Mapping[str, Any
          seed: int = 0, corr: str = "pearson", rotate: int | None = None, device=None,
          dtype=None, progress: bool = False, names: tuple[str, str] = ("x", "y"),
          block: tuple[int, int] | None = None, null: int = 0, null_seed: int = 0,
-         rotations: int = 1) -> pd.DataFrame:
+         rotations: int = 1, null_metrics: Sequence[str] | None = None) -> pd.DataFrame:
     """Score every layer of model A against every (``pairs="all"``) or the corresponding
     (``pairs="diagonal"``) layer of model B.
 
@@ -200,6 +200,10 @@ def grid(layers_x: Mapping[str, Any] | Sequence[Any], layers_y: Mapping[str, Any
         ``p_value = (1 + #{null ≥ score}) / (K + 1)`` to its rows.
     null_seed : int, default 0
         Seed of the shuffles.
+    null_metrics : sequence of metric names, optional
+        The metrics the null is drawn for (default: all); the others' rows carry NaN. A draw
+        costs the pair's own solve, and for ``linear`` also a ridge fit of the shuffled side,
+        so a linear null costs about K pairs: leave it out where K is large.
     rotations : int, default 1
         With ``rotate``: K Haar rotations (seeds ``rotate`` … ``rotate + K − 1``);
         ``permutation_rotated`` is their mean, with ``null_mean``, ``null_sd`` over the draws
@@ -215,7 +219,7 @@ def grid(layers_x: Mapping[str, Any] | Sequence[Any], layers_y: Mapping[str, Any
         p_value`` (NaN where no test applies).
     """
     metrics = check_metrics(metrics, rotate)
-    check_tests(null, rotations, rotate)
+    check_tests(null, rotations, rotate, null_metrics)
     check_settings(folds, corr)
     side_x, side_y = _named_layers(layers_x, names[0]), _named_layers(layers_y, names[1])
     check_pairs(pairs, len(side_x), len(side_y), names)
@@ -241,7 +245,7 @@ def grid(layers_x: Mapping[str, Any] | Sequence[Any], layers_y: Mapping[str, Any
             native[metric] = result = compare(xs[i], ys[j], metric, pair)
             test = (shuffle_null(xs[i], ys[j], result.score, null, null_seed,
                                  lambda x, y, metric=metric: compare(x, y, metric))
-                    if null else None)
+                    if null and (null_metrics is None or metric in null_metrics) else None)
             rows.append(_row(result, metric, i, j, labels_x, labels_y, folds, tested, test))
         if rotate is not None and rotations == 1:  # one draw, shared by the pairs of x layer i
             rx = rotated.setdefault(i, xs[i].rotated(rotate))
@@ -259,8 +263,14 @@ def grid(layers_x: Mapping[str, Any] | Sequence[Any], layers_y: Mapping[str, Any
     return pd.DataFrame(rows, columns=_columns(folds) + (NULL_COLUMNS if tested else []))
 
 
-def check_tests(null: int, rotations: int, rotate: int | None) -> None:
-    """Null draws are a count (0: none); several rotations need a rotation seed."""
+def check_tests(null: int, rotations: int, rotate: int | None,
+                null_metrics: Sequence[str] | None = None) -> None:
+    """Null draws are a count (0: none) for known metrics; several rotations need a rotation
+    seed."""
+    unknown = sorted(set(null_metrics or ()) - set(METRICS))
+    if unknown:
+        raise InputError(f"null metrics: unknown {', '.join(unknown)}; choose from "
+                         f"{', '.join(METRICS)}")
     if null < 0:
         raise InputError(f"null: {null} shuffles; give 0 (none) or more")
     if rotations < 1:

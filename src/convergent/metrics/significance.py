@@ -21,7 +21,7 @@ from .contract import AlignmentResult
 from .layer import Layer
 
 #: The columns a test adds to a row.
-NULL_COLUMNS = ["null_mean", "null_sd", "p_value"]
+NULL_COLUMNS = ["null_mean", "null_sd", "null_draws", "p_value"]
 
 
 def shuffled(layer: Layer, permutation: np.ndarray) -> Layer:
@@ -39,12 +39,13 @@ def permutations(m: int, draws: int, seed: int) -> list[np.ndarray]:
 
 
 def summary(observed: float, null: list[float]) -> dict[str, float]:
-    """``null_mean``, ``null_sd`` (NaN for one draw) and ``p_value`` = (1 + #{null ≥
-    observed}) / (K + 1) of one observed score against K null scores."""
+    """``null_mean``, ``null_sd`` (NaN for one draw), ``null_draws`` (K) and ``p_value`` =
+    (1 + #{null ≥ observed}) / (K + 1) of one observed score against K null scores."""
     values = np.asarray(null, dtype=float)
     exceed = int(np.sum(values >= observed)) if np.isfinite(observed) else len(values)
     return {"null_mean": float(values.mean()),
             "null_sd": float(values.std(ddof=1)) if len(values) > 1 else float("nan"),
+            "null_draws": len(values),
             "p_value": (1 + exceed) / (len(values) + 1)}
 
 

@@ -1,16 +1,28 @@
 """Layer activations through forward hooks, with one layer-selection rule per model family.
 
-A :class:`LayerSpec` says which modules of a model are the compared layers (``names``) and how
-each module's output becomes a (stimuli × units) matrix (``reduce``). :data:`LAYER_SPECS` lists
-the rules in the order they are tried; the first whose ``matches`` accepts the model wins:
+A :class:`LayerSpec` says which modules of a model are the compared layers and where each is
+measured (:class:`Probe`), and how a measured output becomes a (stimuli × units) matrix
+(``reduce``). :data:`LAYER_SPECS` lists the rules in the order they are tried; the first whose
+``matches`` accepts the model wins:
 
 - ``vit`` (any torchvision ``VisionTransformer``): the output of every encoder block
   ``encoder.layers.encoder_layer_{i}``, i = 0 … L − 1 in order, reduced to its [CLS] token
   (sequence position 0), i.e. before the encoder's final LayerNorm. Tried first because a ViT's
   patch embedding is an ``nn.Conv2d``, which the convolutional rule would otherwise pick up.
-- ``conv`` (any model with an ``nn.Conv2d``): the output of every ``nn.Conv2d`` module
-  (downsampling shortcuts included), in registration order, reduced to the centre pixel
-  (row H // 2, column W // 2) of each channel.
+- ``conv`` (any model with an ``nn.Conv2d``): every convolution except a residual block's
+  downsampling shortcut, in registration order, named by the convolution and reduced to the
+  centre pixel (row H // 2, column W // 2) of each channel. Where it is measured is the
+  *point*:
+
+  - ``activation`` (default): the convolution's response after its nonlinearity, conv → batch
+    norm → ReLU, and for the last convolution of a residual block the block's output (after the
+    residual sum and its ReLU). Only there can a unit axis be privileged: the ReLU acts on each
+    unit alone, while the raw convolution output has no preferred basis.
+  - ``conv``: the raw convolution output, before batch norm and ReLU.
+
+torchvision's ResNet blocks call one ``nn.ReLU`` module twice, so a hook on it would fire twice
+per block; the rule hooks the batch norm (and applies the ReLU itself) or the whole block
+instead, never a shared ReLU.
 """
 
 from __future__ import annotations
@@ -20,14 +32,75 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 from torchvision.models import VisionTransformer
+from torchvision.models.resnet import BasicBlock, Bottleneck
 
 from ..errors import InputError
 
+#: Where a convolution's layer is measured: after its nonlinearity, or its raw output.
+POINTS = ("activation", "conv")
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Where one compared layer is read.
+
+    Attributes
+    ----------
+    layer : str
+        The compared layer's name (a convolution's or encoder block's module name).
+    module : str
+        The module whose forward output is hooked.
+    after : callable
+        Applied to the reduced output (a ReLU, or the identity): elementwise, so applying it
+        after the centre-pixel reduction gives the same numbers at a fraction of the cost.
+    """
+
+    layer: str
+    module: str
+    after: Callable[[torch.Tensor], torch.Tensor] = nn.Identity()
+
+
+def _is_shortcut(name: str) -> bool:
+    return ".downsample." in f".{name}."
+
+
+def _last_conv(block: nn.Module) -> str:
+    """The name of a residual block's last convolution (its shortcut's excluded)."""
+    return [name for name, child in block.named_children() if isinstance(child, nn.Conv2d)][-1]
+
 
 def conv_layer_names(model: nn.Module) -> list[str]:
-    """Names of the compared layers of a conv net: every ``nn.Conv2d``, in registration order."""
-    return [name for name, module in model.named_modules() if isinstance(module, nn.Conv2d)]
+    """Names of the compared layers of a conv net: every ``nn.Conv2d`` but downsampling
+    shortcuts, in registration order."""
+    return [name for name, module in model.named_modules()
+            if isinstance(module, nn.Conv2d) and not _is_shortcut(name)]
+
+
+def conv_probes(model: nn.Module, point: str = "activation") -> list[Probe]:
+    """One :class:`Probe` per compared convolution, measured at ``point`` (:data:`POINTS`)."""
+    if point not in POINTS:
+        raise InputError(f"unknown measuring point {point!r}; choose from {', '.join(POINTS)}")
+    names = conv_layer_names(model)
+    if point == "conv":
+        return [Probe(name, name) for name in names]
+    modules = list(model.named_modules())
+    order = {name: index for index, (name, _) in enumerate(modules)}
+    blocks = dict(modules)
+    probes = []
+    for name in names:
+        parent, _, child = name.rpartition(".")
+        block = blocks.get(parent)
+        if isinstance(block, BasicBlock | Bottleneck) and child == _last_conv(block):
+            probes.append(Probe(name, parent))  # after the residual sum and its ReLU
+            continue
+        follower_name, follower = modules[order[name] + 1]
+        if isinstance(follower, nn.BatchNorm2d):
+            probes.append(Probe(name, follower_name, F.relu))
+        else:  # no batch norm: the ReLU follows the convolution itself
+            probes.append(Probe(name, name, F.relu))
+    return probes
 
 
 def centre_pixel(output: torch.Tensor) -> torch.Tensor:
@@ -38,6 +111,11 @@ def centre_pixel(output: torch.Tensor) -> torch.Tensor:
 def vit_block_names(model: nn.Module) -> list[str]:
     """Names of a ViT's encoder blocks, ``encoder.layers.encoder_layer_{i}``, in order."""
     return [f"encoder.layers.{name}" for name, _ in model.encoder.layers.named_children()]
+
+
+def vit_probes(model: nn.Module, point: str = "activation") -> list[Probe]:
+    """One :class:`Probe` per encoder block's output (``point`` does not apply to a ViT)."""
+    return [Probe(name, name) for name in vit_block_names(model)]
 
 
 def cls_token(output: torch.Tensor) -> torch.Tensor:
@@ -59,23 +137,22 @@ class LayerSpec:
         Short name of the rule (``vit``, ``conv``).
     matches : callable
         model → whether the rule applies.
-    names : callable
-        model → the compared modules' names, in network order.
+    probes : callable
+        (model, point) → the compared layers' :class:`Probe`, in network order.
     reduce : callable
-        a module's output → (batch, units).
+        a measured output → (batch, units).
     """
 
     family: str
     matches: Callable[[nn.Module], bool]
-    names: Callable[[nn.Module], list[str]]
+    probes: Callable[[nn.Module, str], list[Probe]]
     reduce: Callable[[torch.Tensor], torch.Tensor]
 
 
 #: The rules, tried in this order; the first that matches a model is its rule.
 LAYER_SPECS: tuple[LayerSpec, ...] = (
-    LayerSpec("vit", lambda model: isinstance(model, VisionTransformer), vit_block_names,
-              cls_token),
-    LayerSpec("conv", _has_conv, conv_layer_names, centre_pixel),
+    LayerSpec("vit", lambda model: isinstance(model, VisionTransformer), vit_probes, cls_token),
+    LayerSpec("conv", _has_conv, conv_probes, centre_pixel),
 )
 
 
@@ -90,12 +167,12 @@ def layer_spec(model: nn.Module) -> LayerSpec:
 
 def layer_names(model: nn.Module) -> list[str]:
     """The compared layers of ``model`` under its rule, in network order."""
-    return layer_spec(model).names(model)
+    return [probe.layer for probe in layer_spec(model).probes(model, "activation")]
 
 
 @torch.no_grad()
 def extract_activations(model: nn.Module, batches: Iterable[torch.Tensor],
-                        device: torch.device | str = "cpu"
+                        device: torch.device | str = "cpu", point: str = "activation"
                         ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """Run ``batches`` of images through ``model`` in eval mode.
 
@@ -106,6 +183,8 @@ def extract_activations(model: nn.Module, batches: Iterable[torch.Tensor],
     batches : iterable of Tensor
         Images, each batch (b, 3, H, W).
     device : str or torch.device
+    point : {"activation", "conv"}
+        Where a convolution is measured (:data:`POINTS`); ignored by a ViT.
 
     Returns
     -------
@@ -117,15 +196,15 @@ def extract_activations(model: nn.Module, batches: Iterable[torch.Tensor],
     """
     model = model.to(device).eval()
     spec = layer_spec(model)
-    names = spec.names(model)
+    probes = spec.probes(model, point)
     modules = dict(model.named_modules())
-    collected: dict[str, list[torch.Tensor]] = {name: [] for name in names}
+    collected: dict[str, list[torch.Tensor]] = {probe.layer: [] for probe in probes}
 
-    def keep(name):
-        return lambda _module, _inputs, output: collected[name].append(
-            spec.reduce(output).float().cpu())
+    def keep(probe: Probe):
+        return lambda _module, _inputs, output: collected[probe.layer].append(
+            probe.after(spec.reduce(output)).float().cpu())
 
-    hooks = [modules[name].register_forward_hook(keep(name)) for name in names]
+    hooks = [modules[probe.module].register_forward_hook(keep(probe)) for probe in probes]
     outputs = []
     try:
         for images in batches:

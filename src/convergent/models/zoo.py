@@ -8,19 +8,22 @@ VGG to small images: a global average pool and one linear layer instead of the 7
 ViTs ignore ``small_input``: ``vit_b16`` takes 224-pixel images, ``vit_small`` 32-pixel ones.
 
 Compared layers per architecture (:mod:`convergent.models.activations`), the same at every
-width and with or without ``small_input``:
+width, with or without ``small_input`` and at either measuring point:
 
 ============  ======  =====================================================================
 arch          layers  which
 ============  ======  =====================================================================
-resnet18      20      every Conv2d: stem, 16 in the basic blocks, 3 downsampling shortcuts
-resnet50      53      every Conv2d: stem, 48 in the bottlenecks, 4 downsampling shortcuts
+resnet18      17      every Conv2d but the 3 downsampling shortcuts: stem, 16 in the blocks
+resnet50      49      every Conv2d but the 4 downsampling shortcuts: stem, 48 in the blocks
 vgg11         8       every Conv2d of the feature stack (VGG-A with batch norm)
 vgg16         13      every Conv2d of the feature stack (VGG-D with batch norm)
 vgg19         16      every Conv2d of the feature stack (VGG-E with batch norm)
 vit_b16       12      [CLS] token after each encoder block (ViT-B/16, 224 px)
 vit_small     4       [CLS] token after each encoder block (32 px, patch 4, width 64)
 ============  ======  =====================================================================
+
+A convolution is measured after its batch norm and ReLU (a residual block's last one after the
+residual sum and its ReLU), or, with ``point="conv"``, at its raw output.
 """
 
 from __future__ import annotations

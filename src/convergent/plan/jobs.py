@@ -10,8 +10,10 @@ are scored in one process. Per analysis (design.md, "Analyses"):
   seeds, at the final checkpoint; two language models of different architectures at every
   checkpoint (:func:`followed_over_training`);
 - ``training``: every seed pair at every checkpoint of the model's axis;
-- ``ood``: every seed pair of a vision model at its final checkpoint on each OOD set;
-- ``rotation``: every seed pair at the final checkpoint, native vs rotated permutation scores.
+- ``ood``: every seed pair of a vision model at its final checkpoint on each OOD set, and on
+  the in-distribution subset of the same size (:func:`convergent.plan.models.matched_stimset`);
+- ``rotation``: every seed pair at the first (untrained: the control) and final checkpoint,
+  native vs rotated permutation scores.
 
 Recorded responses (``source: responses``) are compared across subjects in the seeds analysis
 (each region with itself: the region's noise ceiling) and, in the cross analysis, with every
@@ -25,7 +27,7 @@ import re
 
 import pandas as pd
 
-from .models import RESPONSES, family, modality
+from .models import RESPONSES, family, matched_stimset, modality, read_stimset
 
 ALIGN_COLUMNS = ["analysis", "corr", "model_x", "seed_x", "model_y", "seed_y", "epoch",
                  "stimset"]
@@ -86,13 +88,15 @@ def analysis_settings(analysis: str, spec: dict, ood: list[str]) -> list[tuple]:
     epochs, final, stimset = spec["epochs"], spec["epochs"][-1], spec["stimset"]
     if recorded(spec) and analysis not in ("seeds", "cross"):
         return []
-    if analysis == "seeds":
+    if analysis in ("seeds", "rotation"):
         return [(e, stimset) for e in sorted({epochs[0], final})]
     if analysis == "training":
         return [(e, stimset) for e in epochs]
     if analysis == "ood":
-        return [(final, s) for s in ood] if spec["modality"] == "vision" else []
-    return [(final, stimset)]  # cross, rotation
+        if spec["modality"] != "vision":
+            return []
+        return [(final, s) for s in ood] + [(final, matched_stimset(s)) for s in ood]
+    return [(final, stimset)]  # cross
 
 
 def alignment_jobs(models: dict[str, dict], groups: list[list[str]], analyses: list[str],
@@ -117,6 +121,7 @@ def extraction_jobs(align_jobs: pd.DataFrame, models: dict[str, dict]) -> pd.Dat
     sides = [align_jobs[[f"model_{s}", f"seed_{s}", "epoch", "stimset"]].set_axis(
         EXTRACT_COLUMNS, axis=1) for s in "xy"]
     jobs = pd.concat(sides).drop_duplicates()
+    jobs["stimset"] = jobs.stimset.map(read_stimset)
     jobs["epoch"] = [side_epoch(models[m], e) for m, e in zip(jobs.model, jobs.epoch,
                                                                strict=True)]
     return jobs.drop_duplicates().sort_values(EXTRACT_COLUMNS).reset_index(drop=True)

@@ -21,6 +21,27 @@ from __future__ import annotations
 #: The in-distribution stimulus sets: the test images of vision models, the sentences of
 #: language models (the OOD sets are named after themselves).
 IMAGES, SENTENCES = "test", "sentences"
+#: Joins the in-distribution set to an OOD set in the name of its size-matched subset.
+MATCHED = "@"
+
+
+def matched_stimset(ood: str) -> str:
+    """The name of the in-distribution subset as large as OOD set ``ood`` (``test@contrast``):
+    the baseline an OOD score is compared with, since a smaller stimulus set lowers a
+    cross-validated score on its own."""
+    return f"{IMAGES}{MATCHED}{ood}"
+
+
+def matched_ood(stimset: str) -> str | None:
+    """The OOD set a matched in-distribution subset is sized by, or None for any other set."""
+    base, sep, ood = stimset.partition(MATCHED)
+    return ood if sep and base == IMAGES else None
+
+
+def read_stimset(stimset: str) -> str:
+    """The stimulus set whose activations a job on ``stimset`` reads (a matched subset reads
+    the whole in-distribution set)."""
+    return IMAGES if matched_ood(stimset) else stimset
 
 #: Every architecture of the schema → its family.
 ARCH_FAMILY = {"resnet18": "cnn", "resnet50": "cnn", "vgg11": "cnn", "vgg16": "cnn",
@@ -95,6 +116,7 @@ def resolve_models(config: dict, defaults: dict) -> dict[str, dict]:
         spec["seeds"] = ([0] if spec["source"] == "torchvision"
                          else list(given.get("seeds") or config["seeds"]))
         spec["stimset"] = SENTENCES if spec["modality"] == "language" else IMAGES
+        spec["point"] = given.get("point") or config["extract"]["point"]
         models[name] = spec
     return models
 
