@@ -32,10 +32,11 @@ def path_without_slurm(folder: Path) -> str:
 
 
 def rule_blocks(dry_run: str) -> dict[str, list[str]]:
-    """Each job's block of a dry run's output, by rule."""
+    """Each job's block of a dry run's output, by rule (the jobs of a group, e.g. an align
+    batch, are indented under the group's header)."""
     blocks: dict[str, list[str]] = {}
-    for block in re.split(r"\n(?=\[.*\]\n)", dry_run):
-        found = re.search(r"^(local)?rule (\w+):", block, flags=re.M)
+    for block in re.split(r"\n(?=\[.*\]\n)|\n(?=\s+rule \w+:)", dry_run):
+        found = re.search(r"^\s*(local)?rule (\w+):", block, flags=re.M)
         if found:
             blocks.setdefault(found.group(2), []).append(block)
     return blocks
@@ -48,11 +49,16 @@ def test_slurm_profile_dry_run_works_without_slurm(tmp_path):
     done = snakemake(work, "-n", "--profile", str(ROOT / "profiles" / "slurm"), cores=False,
                      env={**os.environ, "PATH": path})
     counts = job_counts(done.stdout)
-    assert counts["align"] == 7 and counts["train"] == 2
+    # align: seeds 2, cross 1, training 2, ood 2 (the set, its matched baseline), rotation 2
+    assert counts["align"] == 9 and counts["train"] == 2
     blocks = rule_blocks(done.stdout)
     for rule in GPU_RULES:  # GPU jobs on SLURM, with the profile's resources
         assert all("gpu=1" in b and "slurm_partition=gpu" in b for b in blocks[rule]), rule
     assert "mem_mb=16000" in blocks["train"][0] and "runtime=1440" in blocks["train"][0]
+    # align jobs leave in one batch (the test's few fit in one); the local profile has none
+    assert done.stdout.count("Group job align_batch") == 1
+    local = snakemake(work, "-n", "--profile", str(ROOT / "profiles" / "local"), cores=False)
+    assert "Group job" not in local.stdout and job_counts(local.stdout) == counts
 
 
 def test_slurm_profile_sends_align_and_extract_as_arrays():
@@ -60,6 +66,12 @@ def test_slurm_profile_sends_align_and_extract_as_arrays():
     assert profile["executor"] == "slurm"
     assert set(profile["slurm-array-jobs"].split(",")) == {"align", "extract_id", "extract_ood"}
     assert profile["retries"] >= 1  # long training finishes over resumed attempts
+    # align batches: one GPU each, the limit per SLURM job rather than for the whole run; never
+    # keep-incomplete, which makes Snakemake record a failed job's leftover outputs as finished
+    assert profile["groups"] == "align=align_batch"
+    assert re.fullmatch(r"align_batch=\d+", profile["group-components"])
+    assert (profile["resources"], profile["set-resource-scopes"]) == ("gpu=1", "gpu=local")
+    assert not profile.get("keep-incomplete") and profile["rerun-incomplete"]
     for rule in GPU_RULES:
         assert profile["set-resources"][rule]["gpu"] == 1
 

@@ -11,10 +11,12 @@ in CI) a missing cluster fails them instead.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -103,10 +105,11 @@ def cancel_a_running_job(workdir: Path, rule: str) -> str | None:
 
 
 def rule_of(job: dict[str, str]) -> str:
-    """The rule, from the comment the executor plugin gives every job (rule_<name>_...)."""
+    """The rule, or the group of a batch, from the comment the executor plugin gives every job
+    (rule_<name>_...; a batch of align jobs: rule_align_batch_align)."""
     comment = job.get("Comment", "")
-    return next((r for r in ("train", "extract_id", "extract_ood", "align", "aggregate")
-                 if comment.startswith(f"rule_{r}_")), comment)
+    return next((r for r in ("train", "extract_id", "extract_ood", "align_batch", "align",
+                             "aggregate") if comment.startswith(f"rule_{r}_")), comment)
 
 
 def sbatch_calls(jobs) -> int:
@@ -162,42 +165,117 @@ def slurm_run(tmp_path_factory):
     return work, profile, done, time.monotonic() - started
 
 
-def test_the_workflow_runs_through_sbatch_with_align_arrays(slurm_run):
+def align_outputs(work: Path) -> list[Path]:
+    return sorted((work / "results" / "alignment").rglob("*.parquet"))
+
+
+def test_the_workflow_runs_through_sbatch_with_align_jobs_in_one_batch(slurm_run):
     work, _, done, seconds = slurm_run
     alignment = pd.read_parquet(work / "results" / "tables" / "alignment.parquet")
     assert set(alignment.analysis) == {"seeds", "cross", "training", "ood", "rotation"}
     assert (work / "results" / "figures" / "depth_profile.png").stat().st_size > 1000
     jobs = slurm_jobs(work)
     by_rule = pd.Series([rule_of(j) for j in jobs]).value_counts().to_dict()
-    assert by_rule == {"train": 2, "extract_id": 4, "extract_ood": 2, "align": 7}, by_rule
+    aligned = len(align_outputs(work))
+    assert 1 < aligned <= batch_size()  # the test's align jobs fit in one batch ...
+    assert by_rule == {"train": 2, "extract_id": 4, "extract_ood": 2, "align_batch": 1}, by_rule
     assert all(j["JobState"] == "COMPLETED" for j in jobs), [j["JobState"] for j in jobs]
     assert all(asks_for_a_gpu(j) for j in jobs)
-    arrays = {j["ArrayJobId"] for j in jobs if rule_of(j) == "align" and "ArrayJobId" in j}
-    align_tasks = sum(rule_of(j) == "align" and "ArrayJobId" in j for j in jobs)
-    assert arrays and align_tasks > len(arrays)  # several align jobs per sbatch call
-    assert sbatch_calls(jobs) < len(jobs)
+    # ... which asks for what its members need one after the other: one GPU and CPU, their
+    # largest memory and the sum of their run times (each the profile's floor: the test's
+    # activations are far below a MB)
+    (batch,) = [j for j in jobs if rule_of(j) == "align_batch"]
+    mem_mb, runtime_min = align_request(size_mb=0)
+    assert (batch["NumCPUs"], batch["MinMemoryNode"]) == ("1", f"{mem_mb}M"), batch
+    assert seconds_of(batch["TimeLimit"]) == aligned * runtime_min * 60, batch["TimeLimit"]
+    assert sbatch_calls(jobs) < len(jobs)  # the extraction arrays
     print(f"\nSLURM run: {seconds:.0f} s wall, {len(jobs)} SLURM jobs from "
-          f"{sbatch_calls(jobs)} sbatch calls ({align_tasks} align jobs in {len(arrays)} arrays)")
+          f"{sbatch_calls(jobs)} sbatch calls ({aligned} align jobs in one batch)")
 
 
-def test_a_cancelled_job_fails_the_run_and_the_next_run_does_only_what_is_missing(
+def batch_size() -> int:
+    """The production profile's align jobs per batch (group-components align_batch=N)."""
+    profile = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
+    group, size = profile["group-components"].split("=")
+    assert group == "align_batch" and profile["groups"] == "align=align_batch", profile
+    return int(size)
+
+
+def align_request(size_mb: int) -> tuple[int, int]:
+    """The memory (MB) and run time (minutes) the production profile asks for one align job
+    whose inputs have ``size_mb``, on its first attempt."""
+    profile = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
+    names = {"input": SimpleNamespace(size_mb=size_mb), "attempt": 1}
+    align = profile["set-resources"]["align"]
+    return eval(align["mem_mb"], names), eval(align["runtime"], names)
+
+
+def seconds_of(limit: str) -> int:
+    """SLURM's [D-]HH:MM:SS in seconds."""
+    days, _, clock = limit.rpartition("-")
+    h, m, s = (int(x) for x in clock.split(":"))
+    return int(days or 0) * 86400 + h * 3600 + m * 60 + s
+
+
+def planned_outputs(dry_run: str, rule: str) -> set[str]:
+    """The outputs of the jobs of ``rule`` in a dry run's output."""
+    blocks = re.split(r"\n(?=\[)", dry_run)  # a job (or a batch) starts with its [date]
+    return {line.split(":", 1)[1].strip() for block in blocks
+            if re.search(rf"^\s*rule {rule}:", block, flags=re.M)
+            for line in block.splitlines() if line.strip().startswith("output:")}
+
+
+def realigned(work: Path, since: float) -> list[Path]:
+    """The align outputs written after ``since`` with the 4 folds of the edited config (one
+    still being written does not read yet)."""
+    done = []
+    for path in align_outputs(work):
+        try:
+            if path.stat().st_mtime > since and "fold_3" in pd.read_parquet(path).columns:
+                done.append(path)
+        except (OSError, ValueError):  # half written
+            pass
+    return done
+
+
+def test_a_cancelled_batch_fails_the_run_the_next_run_redoes_the_batch_and_retries_work(
         slurm_run, tmp_path):
     source, _, _, _ = slurm_run
     work = tmp_path / "run"
     shutil.copytree(source, work, symlinks=True)  # trained and extracted: only align reruns
     profile = slurm_profile(tmp_path / "profile", retries=0)
-    config = edited_config(work, "folds4.yaml", align={"folds": 4})
+    config = edited_config(work, "folds4.yaml", align={"folds": 4})  # every align job reruns
+    targets = [str(path.relative_to(work)) for path in align_outputs(work)]
+    aligned = len(targets)
+    started = time.time()
     run = Background(work, profile, config)
-    wait_for(lambda: cancel_a_running_job(work, "align"), 180, "an align job to cancel")
+    # cancel the batch once one of its align jobs is done, while the others are not
+    wait_for(lambda: realigned(work, started), 240, "the batch's first align job")
+    assert cancel_a_running_job(work, "align_batch")
     code, output = run.finish(timeout=300)
     assert code != 0, output
     assert "CANCELLED" in output and "Error" in output, output[-3000:]
-    again = slurm_snakemake(work, profile, "-n", config=config)
-    counts = job_counts(again.stdout)
-    assert counts["align"] == 1 and counts["aggregate"] == 1, again.stdout[-2000:]
-    assert {"train", "extract_id", "extract_ood"}.isdisjoint(counts), counts  # only the rest
-    slurm_snakemake(work, profile, config=config)
-    assert pd.read_parquet(work / "results" / "tables" / "alignment.parquet").fold_3.notna().any()
+    # Snakemake deletes every output of a failed group, the finished member's too: the next
+    # run redoes the whole batch, and nothing upstream of it. (Asked for the alignments: with
+    # the old tables still newer than every input, `all` would not want them again.)
+    assert align_outputs(work) == []
+    again = slurm_snakemake(work, profile, "-n", *targets, config=config).stdout
+    assert planned_outputs(again, "align") == set(targets), again[-3000:]
+    assert {"train", "extract_id", "extract_ood"}.isdisjoint(job_counts(again)), again[-2000:]
+    # with the production retries, a batch cancelled again is resubmitted, asking for twice the
+    # run time, and the run completes
+    profile = slurm_profile(tmp_path / "retrying")
+    before = {j["JobId"] for j in slurm_jobs(work)}
+    run = Background(work, profile, config, *targets)
+    wait_for(lambda: cancel_a_running_job(work, "align_batch"), 240, "the new batch to cancel")
+    code, output = run.finish(timeout=400)
+    assert code == 0, output[-3000:]
+    batches = sorted((j for j in slurm_jobs(work) if j["JobId"] not in before),
+                     key=lambda j: int(j["JobId"]))
+    assert [j["JobState"] for j in batches] == ["CANCELLED", "COMPLETED"], batches
+    first, retry = (seconds_of(j["TimeLimit"]) for j in batches)
+    assert retry == 2 * first == 2 * aligned * align_request(size_mb=0)[1] * 60
+    assert len(realigned(work, started)) == aligned
 
 
 def test_a_training_job_killed_mid_epoch_resumes_on_retry(tmp_path):
