@@ -18,6 +18,8 @@ modality and the same training axis, so that "final" means the same checkpoint f
 
 from __future__ import annotations
 
+from ..config import with_defaults
+
 #: The in-distribution stimulus sets: the test images of vision models, the sentences of
 #: language models (the OOD sets are named after themselves).
 IMAGES, SENTENCES = "test", "sentences"
@@ -116,7 +118,8 @@ def resolve_models(config: dict, defaults: dict) -> dict[str, dict]:
         spec["seeds"] = ([0] if spec["source"] == "torchvision"
                          else list(given.get("seeds") or config["seeds"]))
         spec["stimset"] = SENTENCES if spec["modality"] == "language" else IMAGES
-        spec["point"] = given.get("point") or config["extract"]["point"]
+        spec["point"] = given.get("point") or with_defaults(
+            "extract", config.get("extract", {}))["point"]
         models[name] = spec
     return models
 
