@@ -14,6 +14,8 @@ ENDS = ("trained", "untrained")
 #: The columns of the rotation table (``rotation.csv``).
 ROTATION_COLUMNS = ["model", "end", "layer", "index", "depth", "native", "rotated",
                     "rotated_sd", "change_pct", "pairs", "p_value", "p_param", "holm"]
+#: What the rotation table takes from the per-layer test.
+_TESTED = ["model", "index", "null_sd", "pairs", "p_value", "p_param", "holm"]
 
 
 def rotation_pairs(alignment: pd.DataFrame, corr: str = "pearson",
@@ -48,11 +50,9 @@ def rotation_table(alignment: pd.DataFrame, corr: str = "pearson") -> pd.DataFra
             continue
         layers = _layer_means(pairs, end)
         try:
-            test = rotation_test(alignment, end, corr)[
-                ["model", "index", "null_sd", "pairs", "p_value", "p_param", "holm"]]
+            test = rotation_test(alignment, end, corr)[_TESTED]
         except InputError:  # one draw: no spread and no p
-            test = pd.DataFrame(columns=["model", "index", "null_sd", "pairs", "p_value",
-                                         "p_param", "holm"])
+            test = pd.DataFrame(columns=_TESTED)
         layers = layers.merge(test.rename(columns={"null_sd": "rotated_sd"}),
                               on=["model", "index"], how="left")
         parts.append(layers)

@@ -101,6 +101,7 @@ def resolve_models(config: dict, defaults: dict) -> dict[str, dict]:
     """Every model of the validated ``config`` with ``defaults`` (the schema's per-model
     defaults) filled in and the keys above added; a ``ValueError`` names a bad combination."""
     models = {}
+    point = with_defaults("extract", config.get("extract", {}))["point"]  # once, not per model
     for name, given in config["models"].items():
         spec = {**defaults, **given}
         if spec["source"] == RESPONSES:
@@ -118,8 +119,7 @@ def resolve_models(config: dict, defaults: dict) -> dict[str, dict]:
         spec["seeds"] = ([0] if spec["source"] == "torchvision"
                          else list(given.get("seeds") or config["seeds"]))
         spec["stimset"] = SENTENCES if spec["modality"] == "language" else IMAGES
-        spec["point"] = given.get("point") or with_defaults(
-            "extract", config.get("extract", {}))["point"]
+        spec["point"] = given.get("point") or point
         models[name] = spec
     return models
 
