@@ -213,3 +213,13 @@ def test_recorded_responses_are_compared_across_subjects_and_with_every_network(
 def test_recorded_responses_have_no_architecture():
     with pytest.raises(ValueError, match="models.b.arch: recorded responses have no arch"):
         plan_of(models={"b": {"source": "responses", "path": "x{seed}", "arch": "resnet18"}})
+
+
+def test_a_models_measuring_point_overrides_the_extract_default():
+    models = resolve_models(validated(**{**MIXED, "extract": {"point": "conv"}, "models": {
+        "cnn": {"arch": "resnet18"}, "raw": {"arch": "vgg16", "point": "activation"}}}),
+        MODEL_DEFAULTS)
+    assert models["cnn"]["point"] == "conv" and models["raw"]["point"] == "activation"
+    unvalidated = resolve_models({**MIXED, "models": {"cnn": {"arch": "resnet18"}}},
+                                 MODEL_DEFAULTS)
+    assert unvalidated["cnn"]["point"] == "activation"  # the schema's default
