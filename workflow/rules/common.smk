@@ -10,6 +10,7 @@ from convergent.config import config_error, section_schema
 from convergent.plan import IMAGES, SENTENCES, alternatives, make_plan
 from convergent.plan.jobs import side_epoch
 from convergent.plan.models import matched_ood, matched_stimset, model_rows, read_stimset
+from convergent.training.axis import checkpoint_axis, epoch_label
 
 if (_problem := config_error(config)) is not None:
     sys.exit(_problem)
@@ -22,9 +23,12 @@ except ValueError as err:
     sys.exit(f"config error at {err}")
 MODELS = PLAN.models
 OOD = config["stimuli"]["ood"]
-# the shared training axes of models trained here (a rule's outputs cannot vary per model)
-VISION_EPOCHS = list(range(config["train"]["epochs"] + 1))
-LANGUAGE_EPOCHS = list(range(config["language"]["train"]["epochs"] + 1))
+# the language models trained here share one axis (the `language` section), so their rule
+# declares every checkpoint; a vision model's axis is its own (models.<name>.train), and a
+# rule's outputs cannot vary per model, so the vision train rule declares its log and extract
+# jobs wait for that (see model_input)
+LANGUAGE_EPOCHS = checkpoint_axis(config["language"]["train"]["epochs"],
+                                  sub_epochs=config["language"]["train"]["sub_epochs"])
 
 
 # ---- every path of the workflow ----------------------------------------------------------
@@ -75,7 +79,7 @@ wildcard_constraints:
     seed=r"\d+",
     seed_x=r"\d+",
     seed_y=r"\d+",
-    epoch=r"\d+",
+    epoch=r"\d+(\.\d+)?",  # whole epochs, and fractions of epoch 1 (epoch_label)
     stimset=alternatives([IMAGES, SENTENCES, *OOD, *map(matched_stimset, OOD)]),
     analysis="seeds|cross|training|ood|rotation",
     corr="pearson|spearman",
@@ -85,8 +89,15 @@ wildcard_constraints:
 
 # ---- paths of a set of jobs ----------------------------------------------------------------
 def jobs_paths(key, jobs):
-    """PATHS[key] filled from every row of a job table."""
-    return expand(PATHS[key], zip, **jobs.astype(str).to_dict("list"))
+    """PATHS[key] filled from every row of a job table (epochs as their labels)."""
+    named = jobs.astype(str).assign(epoch=jobs.epoch.map(epoch_label))
+    return expand(PATHS[key], zip, **named.to_dict("list"))
+
+
+def checkpoint_paths(model, seed):
+    """The checkpoints a vision model's train job publishes, along its own axis."""
+    return [PATHS["checkpoint"].format(model=model, seed=seed, epoch=epoch_label(e))
+            for e in MODELS[model]["epochs"]]
 
 
 def training_logs():
@@ -145,7 +156,7 @@ def named_outputs(paths):
     return " ".join(f"--out {shlex.quote(f'{k}={v}')}" for k, v in paths.items())
 
 
-def model_input(wildcards):
+def checkpoint_of(wildcards):
     """The checkpoint file (or model folder) an extract job reads, when it is one of this
     workflow's or the user's; hub models and torchvision weights have none."""
     spec = MODELS[wildcards.model]
@@ -158,12 +169,21 @@ def model_input(wildcards):
     return []
 
 
+def model_input(wildcards):
+    """What an extract job waits for: its checkpoint, or for a vision model trained here the
+    train job's log (written once every checkpoint of the model's own axis is published)."""
+    spec = MODELS[wildcards.model]
+    if spec["source"] == "train" and spec["modality"] == "vision":
+        return [PATHS["train_log"].format(model=wildcards.model, seed=wildcards.seed)]
+    return checkpoint_of(wildcards)
+
+
 def model_source(wildcards):
     """What `convergent extract` loads for (model, seed, epoch): a JSON source."""
     spec = MODELS[wildcards.model]
     if spec["source"] == "responses":
-        return as_json({"responses": model_input(wildcards)[0]})
-    if checkpoint := model_input(wildcards):
+        return as_json({"responses": checkpoint_of(wildcards)[0]})
+    if checkpoint := checkpoint_of(wildcards):
         return as_json({"checkpoint": checkpoint[0]})
     if spec["source"] == "torchvision":
         return as_json({"arch": spec["arch"], "weights": spec["weights"]})
@@ -177,7 +197,8 @@ def side(wildcards, s, stimset=None):
     job's)."""
     model = getattr(wildcards, f"model_{s}")
     return PATHS["activations"].format(model=model, seed=getattr(wildcards, f"seed_{s}"),
-                                       epoch=side_epoch(MODELS[model], wildcards.epoch),
+                                       epoch=epoch_label(side_epoch(MODELS[model],
+                                                                    wildcards.epoch)),
                                        stimset=stimset or read_stimset(wildcards.stimset))
 
 

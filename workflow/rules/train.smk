@@ -1,8 +1,7 @@
 rule train:
-    """Train one vision model from one seed (supervised or MoCo); a checkpoint per epoch
-    (epoch0 = untrained)."""
+    """Train one vision model from one seed (supervised or MoCo) with its own settings; it
+    publishes the checkpoints of the model's axis (epoch0 = untrained), then its log."""
     output:
-        checkpoints=[PATHS["checkpoint"].replace("{epoch}", str(e)) for e in VISION_EPOCHS],
         log=PATHS["train_log"],
     log:
         LOG["train"],
@@ -12,10 +11,12 @@ rule train:
         model=lambda wc: as_json({k: MODELS[wc.model][k] for k in ("arch", "width",
                                                                     "small_input")}),
         data=as_json(config["data"]),
-        settings=lambda wc: as_json({**{k: v for k, v in config["train"].items()
+        settings=lambda wc: as_json({**{k: v for k, v in MODELS[wc.model]["train"].items()
                                         if k != "threads"},
                                      "objective": MODELS[wc.model]["objective"]}),
         state=PATHS["state"],
+        checkpoints=lambda wc: " ".join(shlex.quote(p)
+                                        for p in checkpoint_paths(wc.model, wc.seed)),
         labels=lambda wc: labels(model=wc.model, seed=wc.seed),
     threads: config["train"]["threads"]
     conda:
@@ -23,7 +24,7 @@ rule train:
     shell:
         "convergent train --model {params.model:q} --seed {wildcards.seed} --data {params.data:q}"
         " --settings {params.settings:q} --state-dir {params.state:q}"
-        " --checkpoints {output.checkpoints:q} --log {output.log:q} {params.labels}"
+        " --checkpoints {params.checkpoints} --log {output.log:q} {params.labels}"
         " --threads {threads} > {log:q} 2>&1"
 
 
@@ -31,7 +32,7 @@ rule train_language:
     """Train one tiny GPT-NeoX from one seed on the generated corpus; a model folder per epoch
     (epoch0 = untrained), loadable like any Hugging Face model."""
     output:
-        checkpoints=[directory(PATHS["lm_checkpoint"].replace("{epoch}", str(e)))
+        checkpoints=[directory(PATHS["lm_checkpoint"].replace("{epoch}", epoch_label(e)))
                      for e in LANGUAGE_EPOCHS],
         log=PATHS["train_log"],
     log:
