@@ -2,6 +2,7 @@
 # and input functions over the job tables that convergent.plan builds from the config.
 import json
 import shlex
+from collections import namedtuple
 import sys
 
 from snakemake.utils import validate
@@ -10,7 +11,7 @@ from convergent.config import config_error, section_schema
 from convergent.plan import IMAGES, SENTENCES, alternatives, make_plan
 from convergent.plan.jobs import side_epoch
 from convergent.plan.models import matched_ood, matched_stimset, model_rows, read_stimset
-from convergent.training.axis import checkpoint_axis, epoch_label
+from convergent.training.axis import checkpoint_axis, epoch_label, epoch_value
 
 if (_problem := config_error(config)) is not None:
     sys.exit(_problem)
@@ -192,13 +193,17 @@ def model_source(wildcards):
                     "revision": spec["revision"].format(**at)})
 
 
+AlignJob = namedtuple("AlignJob", "analysis model_x model_y epoch")
+
+
 def side(wildcards, s, stimset=None):
     """The activation file of side x or y of an align job (on ``stimset``, default the
     job's)."""
     model = getattr(wildcards, f"model_{s}")
+    epoch = side_epoch(MODELS, AlignJob(wildcards.analysis, wildcards.model_x,
+                                        wildcards.model_y, epoch_value(wildcards.epoch)), s)
     return PATHS["activations"].format(model=model, seed=getattr(wildcards, f"seed_{s}"),
-                                       epoch=epoch_label(side_epoch(MODELS[model],
-                                                                    wildcards.epoch)),
+                                       epoch=epoch_label(epoch),
                                        stimset=stimset or read_stimset(wildcards.stimset))
 
 

@@ -17,7 +17,9 @@ Each model of ``config["models"]`` becomes a dict with its schema defaults and:
   :data:`SENTENCES`.
 
 Models are compared across architectures (the cross analysis) only within a *group*: the same
-modality and the same training axis, so that "final" means the same checkpoint for both.
+modality, and either both trained here (each to the end of its own recipe, which is what
+"trained" means for it) or both on the same training axis, so that "final" means the same
+checkpoint for both.
 """
 
 from __future__ import annotations
@@ -169,12 +171,15 @@ def resolve_models(config: dict, defaults: dict) -> dict[str, dict]:
 
 
 def groups(models: dict[str, dict]) -> list[list[str]]:
-    """Models that the cross analysis compares with each other, in config order."""
+    """Models that the cross analysis compares with each other, in config order: the models of
+    one modality trained here (each read at the end of its own recipe), and models from
+    elsewhere of one modality and one training axis."""
     found: dict[tuple, list[str]] = {}
     for name, spec in models.items():
         if spec["family"] == RESPONSES:  # compared with every network instead (jobs.py)
             continue
-        found.setdefault((spec["modality"], tuple(spec["epochs"])), []).append(name)
+        axis = "trained here" if spec["source"] == "train" else tuple(spec["epochs"])
+        found.setdefault((spec["modality"], axis), []).append(name)
     return list(found.values())
 
 

@@ -8,8 +8,10 @@ the number of steps taken (which the checkpoint stores). Schedules (``train.sche
 - ``cosine``: half a cosine from the base rate (after any warmup) to 0 at the end of the run.
 
 Each may start with a linear warmup over ``warmup_epochs``: step t (0-based) of W warmup steps
-runs at base · (t + 1) / W, so the first step already moves the weights and step W reaches
-the base rate.
+runs at base · (t + 1) / W, so the first step already moves the weights and the last warmup
+step runs at the base rate. Milestones count epochs from the start of the run, warmup
+included; the cosine spans the steps after the warmup (torchvision's reference recipes do the
+same, per epoch).
 """
 
 from __future__ import annotations
