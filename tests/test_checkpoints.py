@@ -39,17 +39,23 @@ class ToyRun:
         self.optimiser = torch.optim.SGD(self.model.parameters(), lr=0.1, momentum=0.9)
         self.trained = []
 
-    def train_epoch(self, epoch):
+    def train_epoch(self, epoch, pauses=()):
         self.trained.append(epoch)
         order = torch.randperm(40, generator=torch.Generator().manual_seed(
             epoch_seed(self.seed, epoch)))
-        for start in range(0, 40, 8):
+        for k, start in enumerate(range(0, 40, 8), start=1):
             idx = order[start:start + 8]
             noise = 0.1 * torch.randn(len(idx), 1)
             loss = ((self.model(self.x[idx]) + noise - self.y[idx]) ** 2).mean()
             self.optimiser.zero_grad()
             loss.backward()
             self.optimiser.step()
+            if k in pauses:
+                yield k
+
+    @staticmethod
+    def steps_per_epoch():
+        return 5
 
     def evaluate(self, epoch):
         with torch.no_grad():

@@ -50,7 +50,7 @@ def two_views(count=12, seed=0):
     return view_q, view_k
 
 
-@pytest.mark.parametrize("arch,features", [("vgg11", 64), ("resnet18", 512), ("vit_small", 64)])
+@pytest.mark.parametrize("arch,features", [("vgg11", 64), ("resnet18", 512), ("vit_small", 128)])
 def test_the_projection_head_replaces_the_classifier_and_keeps_the_layers(arch, features):
     plain = build_model(arch, 10, 0.125 if arch == "vgg11" else 1.0, True)
     model = encoder(arch)

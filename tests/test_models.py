@@ -155,15 +155,15 @@ def test_cls_token_activations_match_a_manual_forward_through_the_blocks():
             expected.append(tokens[:, 0])
     assert list(layers) == layer_names(model)
     for name, cls in zip(layers, expected, strict=True):
-        assert layers[name].shape == (3, 64)
+        assert layers[name].shape == (3, 128)  # the small ViT's width
         assert torch.allclose(layers[name], cls, atol=1e-5)
     assert logits.shape == (3, 10)
 
 
-@pytest.mark.parametrize("arch,units", [("resnet18", 512), ("vgg19", 128), ("vit_small", 64)])
+@pytest.mark.parametrize("arch,units", [("resnet18", 512), ("vgg19", 128), ("vit_small", 128)])
 def test_extraction_shapes_on_a_tiny_batch(arch, units):
     """Small variants; the last layer's width: ResNet18's 512 channels, VGG19's 512 at a
-    quarter width, the small ViT's 64."""
+    quarter width, the small ViT's 128."""
     layers, logits = extract_activations(small(arch, seed=0), [torch.rand(2, 3, 32, 32)])
     assert len(layers) == {**CONV_LAYERS, **VIT_LAYERS}[arch]
     assert all(v.shape[0] == 2 and v.dtype == torch.float32 for v in layers.values())

@@ -125,12 +125,15 @@ PAPER_MODELS = sorted(PAPER["models"])
 
 
 def _trimmed(models: list[str]) -> dict:
-    """The paper preset on a subset of its models, with Pythia's axis cut to a few steps."""
+    """The paper preset on a subset of its models, with Pythia's axis cut to a few steps and the
+    ViT's and MoCo's own recipes to a few epochs."""
     chosen = {}
     for name in models:
         spec = dict(PAPER["models"][name])
         if "epochs" in spec:
             spec["epochs"] = [0, 2, 1000, 143000]
+        if "train" in spec:
+            spec["train"] = {**spec["train"], "epochs": 3, "keep": [0, 1]}
         chosen[name] = spec
     return chosen
 
@@ -142,7 +145,8 @@ def _trimmed(models: list[str]) -> dict:
        accuracy_on_ood=st.booleans(), spearman=st.booleans())
 def test_any_subset_of_the_paper_gives_a_summary_and_figures_without_a_traceback(
         tmp_path_factory, analyses, models, ood, accuracy_on_ood, spearman):
-    config = {**PAPER, "models": _trimmed(models), "train": {**PAPER["train"], "epochs": 2},
+    config = {**PAPER, "models": _trimmed(models),
+              "train": {**PAPER["train"], "epochs": 2, "keep": [0, 1]},  # and inside epoch 1
               "align": {"analyses": analyses, "corr": ["pearson", "spearman"] if spearman
                         else ["pearson"]},
               "stimuli": {**PAPER["stimuli"], "ood": ood}, "theory": {"enabled": False}}

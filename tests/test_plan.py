@@ -223,3 +223,71 @@ def test_a_models_measuring_point_overrides_the_extract_default():
     unvalidated = resolve_models({**MIXED, "models": {"cnn": {"arch": "resnet18"}}},
                                  MODEL_DEFAULTS)
     assert unvalidated["cnn"]["point"] == "activation"  # the schema's default
+
+
+def paper_plan():
+    config = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
+    return make_plan(validated(**config), MODEL_DEFAULTS)
+
+
+def test_the_paper_plans_each_recipe_to_its_end_with_its_early_epochs_kept():
+    models = paper_plan().models
+    early = list(range(11))
+    for cnn in ("resnet18", "resnet50", "vgg16", "vgg19"):
+        assert models[cnn]["epochs"] == [0, 0.01, 0.03, 0.1, 0.3, *early[1:], 90]
+        assert models[cnn]["train"]["schedule"] == "step"
+        assert models[cnn]["train"]["milestones"] == [30, 60]
+    assert models["vit_b16"]["epochs"] == [*range(26), 300]
+    assert models["vit_b16"]["train"]["optimizer"] == "adamw"
+    assert models["vit_b16"]["train"]["label_smoothing"] == 0.11
+    assert models["vit_b16"]["train"]["batch_size"] == 512  # the top level says 256
+    assert models["moco_resnet50"]["epochs"] == [*early, 200]
+
+
+def test_the_paper_compares_every_network_trained_here_at_its_own_end():
+    plan = paper_plan()
+    cross = rows(plan.align_jobs, analysis="cross", corr="pearson")
+    assert ("resnet18", "vit_b16") in set(zip(cross.model_x, cross.model_y, strict=True))
+    read = rows(plan.extract_jobs, stimset=IMAGES)
+    for model, final in (("resnet18", 90), ("vit_b16", 300), ("moco_resnet50", 200)):
+        assert final in set(rows(read, model=model).epoch)
+    assert 90 not in set(rows(read, model="vit_b16").epoch)  # never at another's final
+
+
+def test_checkpoints_inside_epoch_1_join_the_training_analysis():
+    config = yaml.safe_load((ROOT / "config" / "test.yaml").read_text())
+    config["train"]["sub_epochs"] = [0.25, 0.5]
+    config["models"]["tinylm"] = {"arch": "gptneox_tiny"}
+    config["language"] = {"train": {"epochs": 1, "sub_epochs": [0.5]}}
+    plan = make_plan(validated(**config), MODEL_DEFAULTS)
+    training = rows(plan.align_jobs, analysis="training")
+    assert sorted(rows(training, model_x="vgg11").epoch.unique()) == [0, 0.25, 0.5, 1]
+    assert sorted(rows(training, model_x="tinylm").epoch.unique()) == [0, 0.5, 1]
+    seeds = rows(plan.align_jobs, analysis="seeds", model_x="vgg11")
+    assert sorted(seeds.epoch.unique()) == [0, 1]  # the two ends of the axis only
+
+
+def test_a_models_own_training_settings_are_merged_over_the_top_level():
+    plan = plan_of(models={"cnn": {"arch": "resnet18"},
+                           "vit": {"arch": "vit_small",
+                                   "train": {"epochs": 5, "optimizer": "adamw",
+                                             "keep": [2], "moco": {"lr": 0.5}}}},
+                   train={"epochs": 2, "lr": 0.2, "sub_epochs": [0.5]},
+                   theory={"enabled": False})
+    cnn, vit = plan.models["cnn"], plan.models["vit"]
+    assert cnn["epochs"] == [0, 0.5, 1, 2] and vit["epochs"] == [0, 0.5, 2, 5]
+    assert (vit["train"]["lr"], vit["train"]["optimizer"], cnn["train"]["optimizer"]) == (
+        0.2, "adamw", "sgd")
+    assert vit["train"]["moco"]["lr"] == 0.5 and vit["train"]["moco"]["queue"] == 65536
+    assert plan.groups == [["cnn", "vit"]]  # both trained here: compared at their own ends
+
+
+@pytest.mark.parametrize("model,message", [
+    ({"arch": "vit_small", "train": {"lr": -1}}, r"models\.m\.train\.lr: -1 is less"),
+    ({"arch": "vit_small", "train": {"lrr": 1}}, r"models\.m\.train: unknown setting 'lrr'"),
+    ({"arch": "vit_small", "train": {"keep": [9]}}, r"models\.m\.train\.keep: epoch 9"),
+    ({"arch": "gptneox_tiny", "train": {"epochs": 2}}, r"models\.m\.train: only vision"),
+])
+def test_a_bad_model_training_setting_names_its_key(model, message):
+    with pytest.raises(ValueError, match=message):
+        plan_of(models={"m": model}, theory={"enabled": False})

@@ -15,7 +15,8 @@ from smk import BIN, ROOT, job_counts, snakemake, workspace
 
 SLURM_COMMANDS = {"sbatch", "squeue", "sinfo", "sacct", "scontrol", "scancel", "srun", "salloc",
                   "sacctmgr", "sshare", "sstat"}
-GPU_RULES = ("train", "extract_id", "extract_ood", "align")
+TRAIN = "train_vision_vgg11"  # test.yaml's model, trained by its own rule
+GPU_RULES = (TRAIN, "extract_id", "extract_ood", "align")
 
 
 def path_without_slurm(folder: Path) -> str:
@@ -49,12 +50,14 @@ def test_slurm_profile_dry_run_works_without_slurm(tmp_path):
     done = snakemake(work, "-n", "--profile", str(ROOT / "profiles" / "slurm"), cores=False,
                      env={**os.environ, "PATH": path})
     counts = job_counts(done.stdout)
-    # align: seeds 2, cross 1, training 2, ood 2 (the set, its matched baseline), rotation 2
-    assert counts["align"] == 9 and counts["train"] == 2
+    # align: seeds 2, cross 1, training 4 (epochs 0, 0.25, 0.5, 1), ood 2 (the set, its
+    # matched baseline), rotation 2
+    assert counts["align"] == 11 and counts[TRAIN] == 2
     blocks = rule_blocks(done.stdout)
     for rule in GPU_RULES:  # GPU jobs on SLURM, with the profile's resources
         assert all("gpu=1" in b and "slurm_partition=gpu" in b for b in blocks[rule]), rule
-    assert "mem_mb=16000" in blocks["train"][0] and "runtime=1440" in blocks["train"][0]
+    # training asks for the workflow's whole-slot resources (TRAIN_RESOURCES)
+    assert "mem_mb=16000" in blocks[TRAIN][0] and "runtime=1440" in blocks[TRAIN][0]
     # align jobs leave in one batch (the test's few fit in one); the local profile has none
     assert done.stdout.count("Group job align_batch") == 1
     local = snakemake(work, "-n", "--profile", str(ROOT / "profiles" / "local"), cores=False)
@@ -72,7 +75,7 @@ def test_slurm_profile_sends_align_and_extract_as_arrays():
     assert re.fullmatch(r"align_batch=\d+", profile["group-components"])
     assert (profile["resources"], profile["set-resource-scopes"]) == ("gpu=1", "gpu=local")
     assert not profile.get("keep-incomplete") and profile["rerun-incomplete"]
-    for rule in GPU_RULES:
+    for rule in set(GPU_RULES) - {TRAIN}:  # training: the rule's own resources
         assert profile["set-resources"][rule]["gpu"] == 1
 
 

@@ -1,6 +1,7 @@
 """Training per seed: checkpoints per epoch, accuracy log, resume after a kill, streamed image
 folders and ViTs."""
 
+import math
 import os
 import signal
 import subprocess
@@ -135,7 +136,7 @@ def test_a_streamed_vit_run_resumes_with_other_workers_to_the_same_weights(tmp_p
     accuracy = extract_into(tmp_path / "acts", straight[-1], folder, stimuli, ["test"], {})
     layers, ids = read_layers(tmp_path / "acts" / "test.safetensors")
     assert list(layers) == [f"encoder.layers.encoder_layer_{i}" for i in range(4)]
-    assert all(v.shape == (6, 64) for v in layers.values()) and len(ids) == 6
+    assert all(v.shape == (6, 128) for v in layers.values()) and len(ids) == 6
     assert 0 <= accuracy["test"] <= 1
 
 
@@ -143,3 +144,57 @@ def test_a_vit_and_images_of_another_size_fail_before_training(tmp_path, folder)
     with pytest.raises(InputError, match="data.image_size: the ViT takes 32-pixel images, not 24"):
         run_streamed(tmp_path, {**folder, "image_size": 24}, STREAMED)
     assert not (tmp_path / "state").exists()
+
+
+RECIPE = {"epochs": 3, "batch_size": 128, "optimizer": "adamw", "lr": 0.003,
+          "weight_decay": 0.05, "schedule": "cosine", "warmup_epochs": 0.5,
+          "label_smoothing": 0.1, "keep": [1], "sub_epochs": [0.25, 0.5]}
+
+
+def run_recipe(out: Path, settings=RECIPE, **kwargs):
+    axis = [0, 0.25, 0.5, 1, 3]
+    checkpoints = [out / "ckpt" / f"epoch{e}.pt" for e in axis]
+    train(MODEL, 1, DATA, settings, out / "state", checkpoints, out / "acc.csv", **kwargs)
+    return checkpoints
+
+
+def test_a_scheduled_run_stopped_mid_way_resumes_to_the_same_weights(tmp_path):
+    """AdamW on a warmup and cosine schedule, with checkpoints inside epoch 1 and an epoch
+    that is not kept: stopped after epoch 2 and resumed, every published checkpoint equals
+    the uninterrupted run's, and so do the optimiser's moments and the steps taken."""
+    torch.set_num_threads(1)
+    straight = run_recipe(tmp_path / "straight")
+    run_recipe(tmp_path / "resumed", stop_after=2)
+    state = tmp_path / "resumed" / "state"
+    assert sorted(p.name for p in state.glob("epoch*.pt")) == [
+        "epoch0.25.pt", "epoch0.5.pt", "epoch0.pt", "epoch1.pt", "epoch2.pt"]
+    resumed = run_recipe(tmp_path / "resumed")
+    assert "epoch2.pt" not in {p.name for p in state.iterdir()}  # not kept: gone once done
+    for a, b in zip(straight, resumed, strict=True):
+        assert same_weights(weights(a), weights(b))
+    end = [torch.load(p[-1], weights_only=True) for p in (straight, resumed)]
+    assert end[0]["schedule"] == end[1]["schedule"] == {"steps_done": 3 * 10}
+    moments = [e["optimizer"]["state"] for e in end]
+    assert all(torch.equal(moments[0][k]["exp_avg"], moments[1][k]["exp_avg"])
+               for k in moments[0])
+    log = pd.read_csv(tmp_path / "straight" / "acc.csv")
+    assert sorted(log.epoch.unique()) == [0, 0.25, 0.5, 1, 2, 3]
+    assert pd.read_csv(tmp_path / "resumed" / "acc.csv").equals(log)
+    assert not same_weights(weights(straight[1]), weights(straight[2]))  # 0.25 ≠ 0.5
+
+
+def test_the_schedule_sets_every_steps_rate_and_a_changed_recipe_starts_over(tmp_path):
+    torch.set_num_threads(1)
+    constant = {**RECIPE, "schedule": "constant", "warmup_epochs": 0, "epochs": 1,
+                "keep": None, "sub_epochs": []}
+    checkpoints = [tmp_path / "c" / f"epoch{e}.pt" for e in (0, 1)]
+    train(MODEL, 1, DATA, constant, tmp_path / "state", checkpoints, tmp_path / "acc.csv")
+    first = torch.load(checkpoints[1], weights_only=True)
+    assert first["optimizer"]["param_groups"][0]["lr"] == 0.003
+    cosine = {**constant, "schedule": "cosine", "epochs": 2}
+    checkpoints = [tmp_path / "c" / f"epoch{e}.pt" for e in (0, 1, 2)]
+    train(MODEL, 1, DATA, cosine, tmp_path / "state", checkpoints, tmp_path / "acc.csv")
+    again = torch.load(checkpoints[1], weights_only=True)
+    assert not same_weights(first["model"], again["model"])  # retrained under the new recipe
+    last = again["optimizer"]["param_groups"][0]["lr"]  # step 9 of 20 on the cosine
+    assert last == pytest.approx(0.003 * 0.5 * (1 + math.cos(math.pi * 9 / 20)))

@@ -15,7 +15,8 @@ ALIGNMENT_COLUMNS = ["analysis", "model_x", "seed_x", "model_y", "seed_y", "epoc
 def test_dry_run_of_every_config(tmp_path, config):
     done = snakemake(workspace(tmp_path), "-n", config=config)
     counts = job_counts(done.stdout)
-    assert {"train", "extract_id", "extract_ood", "align", "aggregate", "all"} <= set(counts)
+    assert {"train_vision_vgg11", "extract_id", "extract_ood", "align", "aggregate",
+            "all"} <= set(counts)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,10 @@ def test_full_run_writes_the_tables_and_figure(finished_run):
     assert accuracy.accuracy.between(0, 1).all()
     assert (pd.read_csv(tables / "alignment.csv").shape == alignment.shape)
     training = pd.read_parquet(tables / "training.parquet")
-    assert set(training.epoch) == {0, 1} and set(training.split) == {"train", "test"}
+    # test.yaml keeps checkpoints at a quarter and half of epoch 1: evaluated, extracted, aligned
+    assert set(training.epoch) == {0, 0.25, 0.5, 1} and set(training.split) == {"train", "test"}
+    over_training = alignment[alignment.analysis == "training"]
+    assert set(over_training.epoch) == {0, 0.25, 0.5, 1}
     figures = {p.name for p in (finished_run / "results" / "figures").iterdir()}
     drawn = ["depth_profile", "cross_grids", "training", "distribution_shift", "ood_accuracy",
              "rotation", "training_time", "training_change"]  # no Spearman in test.yaml
@@ -85,8 +89,8 @@ def test_changing_an_alignment_setting_reruns_only_alignment(finished_run):
     changed = edited_config(finished_run, "folds4.yaml", align={"folds": 4})
     done = snakemake(finished_run, "-n", config=changed)
     counts = job_counts(done.stdout)
-    assert counts["align"] == 9 and counts["aggregate"] == 1, counts
-    assert {"train", "extract_id", "extract_ood"}.isdisjoint(counts), counts
+    assert counts["align"] == 11 and counts["aggregate"] == 1, counts
+    assert {"train_vision_vgg11", "extract_id", "extract_ood"}.isdisjoint(counts), counts
     assert all(rule.startswith("figure_") for rule in set(counts) - {
         "align", "aggregate", "summary", "all", "total"}), counts
 
@@ -124,7 +128,7 @@ def test_the_theory_runs_as_its_own_target_and_reruns_only_what_changed(tmp_path
     plan = job_counts(snakemake(work, "-n", "theory").stdout)
     # architectures 2 + sweep 2 + final-distance base and 2 grid points + digits 1
     assert plan["theory_run"] == 8 and plan["theory_collect"] == 1, plan
-    assert {"train", "align", "aggregate"}.isdisjoint(plan), plan
+    assert {"train_vision_vgg11", "align", "aggregate"}.isdisjoint(plan), plan
     snakemake(work, "theory")
     out = work / "results" / "theory"
     trajectories = pd.read_parquet(out / "trajectories.parquet")

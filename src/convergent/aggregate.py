@@ -28,6 +28,8 @@ def _concat(paths) -> pd.DataFrame:
 def _ordered(table: pd.DataFrame, leading: list[str], keys: list[str]) -> pd.DataFrame:
     if table.columns.empty:  # no input files (e.g. no model trained by the workflow)
         table = pd.DataFrame(columns=leading)
+    # one dtype whatever the files say: fractions of epoch 1 (0.25) beside whole epochs
+    table = table.astype({"epoch": float})
     rest = [c for c in table.columns if c not in leading]
     return table[leading + rest].sort_values(keys, kind="stable").reset_index(drop=True)
 
@@ -35,7 +37,8 @@ def _ordered(table: pd.DataFrame, leading: list[str], keys: list[str]) -> pd.Dat
 def aggregate(alignment: list[Path], accuracy: list[Path], training: list[Path],
               models: list[dict], out: list[Path]) -> dict[str, pd.DataFrame]:
     """The ``alignment``, ``accuracy``, ``training`` and ``models`` tables, each written to the
-    ``out`` paths of that name (the file's stem; parquet or CSV by its suffix). ``models`` are
+    ``out`` paths of that name (the file's stem; parquet or CSV by its suffix). ``epoch`` is a
+    float column (checkpoints inside epoch 1 are fractions). ``models`` are
     the rows of :func:`convergent.plan.models.model_rows`."""
     tables = {
         "alignment": _ordered(_concat(alignment), ALIGNMENT_COLUMNS,

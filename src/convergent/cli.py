@@ -44,11 +44,17 @@ def _json_list(text: str) -> list:
 
 
 def _label(text: str) -> tuple[str, object]:
-    """KEY=VALUE, with an integer VALUE stored as an integer."""
+    """KEY=VALUE, with an integer VALUE stored as an integer and a decimal one (a fraction
+    of an epoch, ``0.25``) as a float."""
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    return key, int(value) if value.lstrip("-").isdigit() else value
+    if value.lstrip("-").isdigit():
+        return key, int(value)
+    whole, point, fraction = value.lstrip("-").partition(".")
+    if point and whole.isdigit() and fraction.isdigit():
+        return key, float(value)
+    return key, value
 
 
 def _metric_list(text: str) -> list[str]:  # also used for other comma lists
@@ -145,8 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--state-dir", type=Path, required=True,
                    help="where epoch checkpoints accumulate (survives a killed job)")
     p.add_argument("--checkpoints", type=Path, nargs="+", required=True,
-                   help="the epoch0 … epochE output paths")
-    p.add_argument("--log", type=Path, required=True, help="accuracy per epoch (.csv)")
+                   help="an output path per checkpoint of the run's axis, in order: the kept "
+                   "epochs and the fractions of epoch 1 (sub_epochs)")
+    p.add_argument("--log", type=Path, required=True, help="accuracy per checkpoint (.csv)")
     p.add_argument("--label", action="append", default=[], type=_label, metavar="KEY=VALUE")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=None)
@@ -183,7 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="JSON: the config's language section (corpus, model, train)")
     p.add_argument("--state-dir", type=Path, required=True)
     p.add_argument("--checkpoints", type=Path, nargs="+", required=True,
-                   help="the epoch0 … epochE output folders")
+                   help="an output folder per checkpoint: epochs 0 … E and the fractions of "
+                   "epoch 1 (train.sub_epochs), in order")
     p.add_argument("--log", type=Path, required=True, help="loss per epoch (.csv)")
     p.add_argument("--label", action="append", default=[], type=_label, metavar="KEY=VALUE")
     p.add_argument("--device", default="auto")

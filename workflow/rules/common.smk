@@ -1,7 +1,9 @@
 # The validated config, every path of the workflow (here and nowhere else), wildcard constraints,
 # and input functions over the job tables that convergent.plan builds from the config.
 import json
+import re
 import shlex
+from collections import namedtuple
 import sys
 
 from snakemake.utils import validate
@@ -10,6 +12,7 @@ from convergent.config import config_error, section_schema
 from convergent.plan import IMAGES, SENTENCES, alternatives, make_plan
 from convergent.plan.jobs import side_epoch
 from convergent.plan.models import matched_ood, matched_stimset, model_rows, read_stimset
+from convergent.training.axis import checkpoint_axis, epoch_label, epoch_value
 
 if (_problem := config_error(config)) is not None:
     sys.exit(_problem)
@@ -22,9 +25,10 @@ except ValueError as err:
     sys.exit(f"config error at {err}")
 MODELS = PLAN.models
 OOD = config["stimuli"]["ood"]
-# the shared training axes of models trained here (a rule's outputs cannot vary per model)
-VISION_EPOCHS = list(range(config["train"]["epochs"] + 1))
-LANGUAGE_EPOCHS = list(range(config["language"]["train"]["epochs"] + 1))
+# the language models trained here share one axis (the `language` section), so one rule declares
+# every checkpoint; a vision model's axis is its own (models.<name>.train): one rule per model
+LANGUAGE_EPOCHS = checkpoint_axis(config["language"]["train"]["epochs"],
+                                  sub_epochs=config["language"]["train"]["sub_epochs"])
 
 
 # ---- every path of the workflow ----------------------------------------------------------
@@ -60,6 +64,11 @@ LOG = {
     "theory_collect": f"{LOGS}/theory/collect.log",
     "theory_figure": f"{LOGS}/theory/{{figure}}.log",
 }
+#: What a training job asks a cluster for (local runs ignore it): one GPU and a whole partition
+#: slot; a run longer than the slot finishes over retries, each resuming from its last epoch
+#: (profiles/slurm: retries). A cluster profile's set-resources overrides it per rule, by the
+#: rule's name (train_rule).
+TRAIN_RESOURCES = {"gpu": 1, "mem_mb": 16000, "runtime": 1440}
 #: The result tables (name → formats) and the theory's tables (name → format).
 TABLES = {name: ("parquet", "csv") for name in ("alignment", "accuracy", "training", "models")}
 THEORY_TABLES = {"trajectories": "parquet", "fits": "csv", "final_distance": "csv",
@@ -75,7 +84,7 @@ wildcard_constraints:
     seed=r"\d+",
     seed_x=r"\d+",
     seed_y=r"\d+",
-    epoch=r"\d+",
+    epoch=r"\d+(\.\d+)?",  # whole epochs, and fractions of epoch 1 (epoch_label)
     stimset=alternatives([IMAGES, SENTENCES, *OOD, *map(matched_stimset, OOD)]),
     analysis="seeds|cross|training|ood|rotation",
     corr="pearson|spearman",
@@ -85,8 +94,20 @@ wildcard_constraints:
 
 # ---- paths of a set of jobs ----------------------------------------------------------------
 def jobs_paths(key, jobs):
-    """PATHS[key] filled from every row of a job table."""
-    return expand(PATHS[key], zip, **jobs.astype(str).to_dict("list"))
+    """PATHS[key] filled from every row of a job table (epochs as their labels)."""
+    named = jobs.astype(str).assign(epoch=jobs.epoch.map(epoch_label))
+    return expand(PATHS[key], zip, **named.to_dict("list"))
+
+
+def checkpoint_paths(model):
+    """The checkpoints a vision model's train job publishes, along its own axis ({seed} left)."""
+    return [PATHS["checkpoint"].replace("{model}", model).replace("{epoch}", epoch_label(e))
+            for e in MODELS[model]["epochs"]]
+
+
+def train_rule(model):
+    """The name of the rule that trains vision model ``model``."""
+    return "train_vision_" + re.sub(r"\W", "_", model)
 
 
 def training_logs():
@@ -172,12 +193,17 @@ def model_source(wildcards):
                     "revision": spec["revision"].format(**at)})
 
 
+AlignJob = namedtuple("AlignJob", "analysis model_x model_y epoch")
+
+
 def side(wildcards, s, stimset=None):
     """The activation file of side x or y of an align job (on ``stimset``, default the
     job's)."""
     model = getattr(wildcards, f"model_{s}")
+    epoch = side_epoch(MODELS, AlignJob(wildcards.analysis, wildcards.model_x,
+                                        wildcards.model_y, epoch_value(wildcards.epoch)), s)
     return PATHS["activations"].format(model=model, seed=getattr(wildcards, f"seed_{s}"),
-                                       epoch=side_epoch(MODELS[model], wildcards.epoch),
+                                       epoch=epoch_label(epoch),
                                        stimset=stimset or read_stimset(wildcards.stimset))
 
 

@@ -1,37 +1,43 @@
-rule train:
-    """Train one vision model from one seed (supervised or MoCo); a checkpoint per epoch
-    (epoch0 = untrained)."""
-    output:
-        checkpoints=[PATHS["checkpoint"].replace("{epoch}", str(e)) for e in VISION_EPOCHS],
-        log=PATHS["train_log"],
-    log:
-        LOG["train"],
-    wildcard_constraints:
-        model=alternatives(PLAN.trained("vision")),
-    params:
-        model=lambda wc: as_json({k: MODELS[wc.model][k] for k in ("arch", "width",
-                                                                    "small_input")}),
-        data=as_json(config["data"]),
-        settings=lambda wc: as_json({**{k: v for k, v in config["train"].items()
-                                        if k != "threads"},
-                                     "objective": MODELS[wc.model]["objective"]}),
-        state=PATHS["state"],
-        labels=lambda wc: labels(model=wc.model, seed=wc.seed),
-    threads: config["train"]["threads"]
-    conda:
-        "../envs/convergent.yaml"
-    shell:
-        "convergent train --model {params.model:q} --seed {wildcards.seed} --data {params.data:q}"
-        " --settings {params.settings:q} --state-dir {params.state:q}"
-        " --checkpoints {output.checkpoints:q} --log {output.log:q} {params.labels}"
-        " --threads {threads} > {log:q} 2>&1"
+# One rule per vision model trained here: a rule's outputs cannot vary with a wildcard, and each
+# model keeps the checkpoints of its own recipe (models.<name>.train), so every kept checkpoint
+# is a declared output: a deleted one is retrained, and extraction sizes itself by it.
+for _model in PLAN.trained("vision"):
+
+    rule:
+        name:
+            train_rule(_model)
+        """Train one vision model from one seed (supervised or MoCo) with its own settings; a
+        checkpoint per kept epoch of its axis (epoch0 = untrained)."""
+        output:
+            checkpoints=checkpoint_paths(_model),
+            log=PATHS["train_log"].replace("{model}", _model),
+        log:
+            LOG["train"].replace("{model}", _model),
+        params:
+            model=as_json({k: MODELS[_model][k] for k in ("arch", "width", "small_input")}),
+            data=as_json(config["data"]),
+            settings=as_json({**{k: v for k, v in MODELS[_model]["train"].items()
+                                 if k != "threads"},
+                              "objective": MODELS[_model]["objective"]}),
+            state=PATHS["state"].replace("{model}", _model),
+            labels=lambda wc, model=_model: labels(model=model, seed=wc.seed),
+        threads: config["train"]["threads"]
+        resources:
+            **TRAIN_RESOURCES,
+        conda:
+            "../envs/convergent.yaml"
+        shell:
+            "convergent train --model {params.model:q} --seed {wildcards.seed}"
+            " --data {params.data:q} --settings {params.settings:q}"
+            " --state-dir {params.state:q} --checkpoints {output.checkpoints:q}"
+            " --log {output.log:q} {params.labels} --threads {threads} > {log:q} 2>&1"
 
 
 rule train_language:
     """Train one tiny GPT-NeoX from one seed on the generated corpus; a model folder per epoch
     (epoch0 = untrained), loadable like any Hugging Face model."""
     output:
-        checkpoints=[directory(PATHS["lm_checkpoint"].replace("{epoch}", str(e)))
+        checkpoints=[directory(PATHS["lm_checkpoint"].replace("{epoch}", epoch_label(e)))
                      for e in LANGUAGE_EPOCHS],
         log=PATHS["train_log"],
     log:
@@ -43,6 +49,8 @@ rule train_language:
         state=PATHS["state"],
         labels=lambda wc: labels(model=wc.model, seed=wc.seed),
     threads: config["language"]["threads"]
+    resources:
+        **TRAIN_RESOURCES,
     conda:
         "../envs/convergent.yaml"
     shell:

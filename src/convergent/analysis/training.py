@@ -53,7 +53,9 @@ def _time(curve: pd.DataFrame, tables) -> pd.DataFrame:
         return curve.assign(time=time, time_unit=unit)
     info = models.set_index("model")
     steps = curve.model_x.map(info.axis) == "step"
-    time[steps] = curve.epoch[steps] * curve.model_x[steps].map(info.tokens_per_step)
+    # a float map even when no model counts steps (an empty map keeps model_x's string dtype)
+    tokens = curve.model_x[steps].map(info.tokens_per_step).astype(float)
+    time[steps] = curve.epoch[steps] * tokens
     unit[steps] = "tokens"
     training = tables.get("training", pd.DataFrame())
     if "tokens" in training:

@@ -19,7 +19,7 @@ vgg11         8       every Conv2d of the feature stack (VGG-A with batch norm)
 vgg16         13      every Conv2d of the feature stack (VGG-D with batch norm)
 vgg19         16      every Conv2d of the feature stack (VGG-E with batch norm)
 vit_b16       12      [CLS] token after each encoder block (ViT-B/16, 224 px)
-vit_small     4       [CLS] token after each encoder block (32 px, patch 4, width 64)
+vit_small     4       [CLS] token after each encoder block (32 px, patch 8, width 128)
 ============  ======  =====================================================================
 
 A convolution is measured after its batch norm and ReLU (a residual block's last one after the

@@ -7,7 +7,7 @@ are scored in one process. Per analysis (design.md, "Analyses"):
   on its in-distribution set;
 - ``cross``: within each group of comparable models (:func:`convergent.plan.models.groups`),
   every pair of models at their first seeds, and each model with itself across its first two
-  seeds, at the final checkpoint; two language models of different architectures at every
+  seeds, at the final checkpoint (each model's own: :func:`side_epoch`); two language models of different architectures at every
   checkpoint (:func:`followed_over_training`);
 - ``training``: every seed pair at every checkpoint of the model's axis;
 - ``ood``: every seed pair of a vision model at its final checkpoint on each OOD set, and on
@@ -49,10 +49,19 @@ def brain_pairs(models: dict[str, dict]) -> list[tuple]:
             for net in networks for resp in responses]
 
 
-def side_epoch(spec: dict, epoch):
-    """The checkpoint a model is read at in a job at ``epoch``: recorded responses have one,
-    whatever the network beside them."""
-    return spec["epochs"][-1] if recorded(spec) else epoch
+def side_epoch(models: dict[str, dict], job, side: str):
+    """The checkpoint side ``side`` (``x`` or ``y``) of align job ``job`` (anything with the
+    :data:`ALIGN_COLUMNS` as attributes) is read at: the job's epoch, except that recorded
+    responses have one recording, and that the cross analysis at the final checkpoint reads
+    each model at its own last checkpoint (models trained here each have their own recipe's
+    axis, design.md "Training axis")."""
+    spec = models[getattr(job, f"model_{side}")]
+    if recorded(spec):
+        return spec["epochs"][-1]
+    if job.analysis == "cross" and not followed_over_training(models, job.model_x,
+                                                                job.model_y):
+        return spec["epochs"][-1]
+    return job.epoch
 
 
 def seed_pairs(models: dict[str, dict], name: str) -> list[tuple]:
@@ -118,12 +127,14 @@ def alignment_jobs(models: dict[str, dict], groups: list[list[str]], analyses: l
 
 def extraction_jobs(align_jobs: pd.DataFrame, models: dict[str, dict]) -> pd.DataFrame:
     """Every (model, seed, epoch, stimulus set) an align job reads, once, sorted."""
-    sides = [align_jobs[[f"model_{s}", f"seed_{s}", "epoch", "stimset"]].set_axis(
-        EXTRACT_COLUMNS, axis=1) for s in "xy"]
-    jobs = pd.concat(sides).drop_duplicates()
+    sides = []
+    for s in "xy":
+        side = align_jobs[[f"model_{s}", f"seed_{s}", "epoch", "stimset"]].set_axis(
+            EXTRACT_COLUMNS, axis=1)
+        side["epoch"] = [side_epoch(models, job, s) for job in align_jobs.itertuples()]
+        sides.append(side)
+    jobs = pd.concat(sides)
     jobs["stimset"] = jobs.stimset.map(read_stimset)
-    jobs["epoch"] = [side_epoch(models[m], e) for m, e in zip(jobs.model, jobs.epoch,
-                                                               strict=True)]
     return jobs.drop_duplicates().sort_values(EXTRACT_COLUMNS).reset_index(drop=True)
 
 

@@ -6,19 +6,27 @@ Each model of ``config["models"]`` becomes a dict with its schema defaults and:
   kind of network an architecture is);
 - ``modality``: ``language`` for the language family, else ``vision``;
 - ``seeds``: its own ``seeds`` or the top-level ones (torchvision weights: one network, seed 0);
-- ``epochs``: the training axis — 0 … ``train.epochs`` for a vision model trained here,
-  0 … ``language.train.epochs`` for a language model trained here, else the model's ``epochs``
-  (Pythia's steps, say); the first is the untrained baseline, the last the final checkpoint;
+- ``train``: for a vision model trained here, its complete training settings: its own
+  ``train:`` merged over the top-level section (:func:`training_settings`);
+- ``epochs``: the training axis — for a model trained here the checkpoints its run keeps
+  (:func:`convergent.training.axis.checkpoint_axis`: the kept epochs of ``train`` or
+  ``language.train``, 0 and the last always, and the fractions of epoch 1 in ``sub_epochs``),
+  else the model's ``epochs`` (Pythia's steps, say); the first is the untrained baseline, the
+  last the final checkpoint;
 - ``stimset``: the in-distribution stimulus set it is compared on: :data:`IMAGES` or
   :data:`SENTENCES`.
 
 Models are compared across architectures (the cross analysis) only within a *group*: the same
-modality and the same training axis, so that "final" means the same checkpoint for both.
+modality, and either both trained here (each to the end of its own recipe, which is what
+"trained" means for it) or both on the same training axis, so that "final" means the same
+checkpoint for both.
 """
 
 from __future__ import annotations
 
 from ..config import with_defaults
+from ..errors import InputError
+from ..training.axis import checkpoint_axis
 
 #: The in-distribution stimulus sets: the test images of vision models, the sentences of
 #: language models (the OOD sets are named after themselves).
@@ -95,6 +103,45 @@ def _check(name: str, spec: dict) -> None:
                          "one label, e.g. [90]")
     if spec.get("objective") == "moco" and (lm or spec["source"] != "train"):
         raise ValueError(f"models.{name}.objective: moco trains a vision model here")
+    if "train" in spec and (lm or spec["source"] != "train"):
+        raise ValueError(f"models.{name}.train: only vision models trained here (source "
+                         "train) have their own training settings (language models: the "
+                         "`language` section)")
+
+
+def training_settings(name: str, config: dict, own: dict | None) -> dict:
+    """The complete ``train`` settings of vision model ``name``: its own ``train:`` over the
+    top-level section (``moco`` key by key), with the schema's defaults; a ``ValueError``
+    names the key at fault."""
+    top, own = config.get("train", {}), own or {}
+    merged = {**top, **own}
+    if "moco" in own:
+        merged["moco"] = {**top.get("moco", {}), **own["moco"]}
+    try:
+        return with_defaults("train", merged)
+    except InputError as err:
+        raise ValueError(_blame(name, str(err), own)) from None
+
+
+def _blame(name: str, message: str, own: dict) -> str:
+    """``message`` ("train.lr: …") said of model ``name``'s own settings when the key is
+    one of them (or unknown, which only a model's own settings can be: the workflow's schema
+    has checked the top level)."""
+    key = message.split(":")[0].split(".")
+    return f"models.{name}.{message}" if len(key) < 2 or key[1] in own else message
+
+
+def _axis(name: str, spec: dict, config: dict) -> list:
+    """The checkpoints a model trained here keeps."""
+    if spec["modality"] == "language":
+        settings = with_defaults(("language", "train"), config["language"]["train"])
+        return checkpoint_axis(settings["epochs"], sub_epochs=settings["sub_epochs"])
+    settings = spec["train"]
+    try:
+        return checkpoint_axis(settings["epochs"], settings["keep"], settings["sub_epochs"])
+    except ValueError as err:
+        raise ValueError(_blame(name, str(err), config["models"][name].get("train") or {})
+                         ) from None
 
 
 def resolve_models(config: dict, defaults: dict) -> dict[str, dict]:
@@ -113,9 +160,9 @@ def resolve_models(config: dict, defaults: dict) -> dict[str, dict]:
         spec["family"] = family(spec)
         spec["modality"] = modality(spec)
         if spec["source"] == "train":
-            last = (config["language"]["train"]["epochs"] if spec["modality"] == "language"
-                    else config["train"]["epochs"])
-            spec["epochs"] = list(range(last + 1))
+            if spec["modality"] == "vision":
+                spec["train"] = training_settings(name, config, given.get("train"))
+            spec["epochs"] = _axis(name, spec, config)
         spec["seeds"] = ([0] if spec["source"] == "torchvision"
                          else list(given.get("seeds") or config["seeds"]))
         spec["stimset"] = SENTENCES if spec["modality"] == "language" else IMAGES
@@ -125,12 +172,15 @@ def resolve_models(config: dict, defaults: dict) -> dict[str, dict]:
 
 
 def groups(models: dict[str, dict]) -> list[list[str]]:
-    """Models that the cross analysis compares with each other, in config order."""
+    """Models that the cross analysis compares with each other, in config order: the models of
+    one modality trained here (each read at the end of its own recipe), and models from
+    elsewhere of one modality and one training axis."""
     found: dict[tuple, list[str]] = {}
     for name, spec in models.items():
         if spec["family"] == RESPONSES:  # compared with every network instead (jobs.py)
             continue
-        found.setdefault((spec["modality"], tuple(spec["epochs"])), []).append(name)
+        axis = "trained here" if spec["source"] == "train" else tuple(spec["epochs"])
+        found.setdefault((spec["modality"], axis), []).append(name)
     return list(found.values())
 
 

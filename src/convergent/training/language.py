@@ -13,12 +13,14 @@ training setting, and is left out.
 
 Each checkpoint is a folder in the Hugging Face format, written by ``save_pretrained`` (model
 and tokenizer), so :func:`convergent.models.language.load_language_model` reads it like Pythia
-from the hub. It also holds ``optimizer.pt`` (the AdamW state, read with ``weights_only=True``)
+from the hub. It also holds ``optimizer.pt`` (the AdamW state and the steps taken, read with
+``weights_only=True``)
 and ``convergent.json`` (epoch, seed, settings fingerprint, settings, log rows so far).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,6 +38,7 @@ from ..models.language import (
     pad_right,
     tiny_gptneox_config,
 )
+from .axis import checkpoint_axis, epoch_label
 from .checkpoints import FolderStore, epoch_seed, run_epochs
 
 __all__ = ["LanguageRun", "language_settings", "settings_key", "train_language_model"]
@@ -54,8 +57,11 @@ def language_settings(settings: dict | None = None) -> dict:
 
 
 def settings_key(seed: int, settings: dict) -> str:
-    """The fingerprint a checkpoint must carry for a rerun with these settings to resume."""
-    return fingerprint({"kind": "tiny-gptneox", "seed": seed, "settings": settings})
+    """The fingerprint a checkpoint must carry for a rerun with these settings to resume
+    (which checkpoints inside epoch 1 are kept does not change the weights)."""
+    train = {k: v for k, v in settings["train"].items() if k != "sub_epochs"}
+    return fingerprint({"kind": "tiny-gptneox", "seed": seed,
+                        "settings": {**settings, "train": train}})
 
 
 def _frame(tokenizer, texts: Sequence[str]) -> list[list[int]]:
@@ -101,18 +107,24 @@ class LanguageRun:
                                      eos_token_id=self.tokenizer.eos_token_id)
         self.model = build_language_model(config, seed).to(device)
         self.optimiser = self._optimiser()
+        self.steps_done = 0
 
     def _optimiser(self) -> torch.optim.Optimizer:
         opt = self.settings["train"]
         return torch.optim.AdamW(self.model.parameters(), lr=opt["lr"],
                                  weight_decay=opt["weight_decay"])
 
-    def train_epoch(self, epoch: int) -> None:
+    def steps_per_epoch(self) -> int:
+        return math.ceil(len(self.splits["train"]) / self.settings["train"]["batch_size"])
+
+    def train_epoch(self, epoch: int, pauses=()):
+        """Train one epoch; after step k for each k in ``pauses``, yield k (the caller
+        checkpoints; training mode is restored before going on)."""
         sequences, batch_size = self.splits["train"], self.settings["train"]["batch_size"]
         self.model.train()
         order = torch.randperm(len(sequences), generator=torch.Generator().manual_seed(
             epoch_seed(self.seed, epoch)))
-        for start in range(0, len(order), batch_size):
+        for k, start in enumerate(range(0, len(order), batch_size), start=1):
             batch = [sequences[i] for i in order[start:start + batch_size].tolist()]
             ids, mask = (t.to(self.device) for t in pad_right(batch))
             logits = self.model(input_ids=ids, attention_mask=mask, use_cache=False).logits
@@ -120,11 +132,16 @@ class LanguageRun:
             self.optimiser.zero_grad()
             (loss / count).backward()
             self.optimiser.step()
+            self.steps_done += 1
+            if k in pauses:
+                yield k
+                self.model.train()
 
-    def evaluate(self, epoch: int) -> list[dict]:
+    def evaluate(self, epoch) -> list[dict]:
         """Loss and next-token accuracy per split, and ``tokens``: the training tokens predicted
-        so far (the training-time axis of the figures)."""
-        tokens = epoch * sum(len(ids) - 1 for ids in self.splits["train"])
+        so far (the training-time axis of the figures; inside epoch 1, those of the steps
+        taken)."""
+        tokens = self._tokens_seen(epoch)
         rows = []
         for split, sequences in self.splits.items():
             loss, accuracy = _evaluate(self.model, sequences,
@@ -132,6 +149,16 @@ class LanguageRun:
             rows.append({"epoch": epoch, "split": split, "loss": loss, "accuracy": accuracy,
                          "tokens": tokens})
         return rows
+
+    def _tokens_seen(self, epoch) -> int:
+        per_epoch = sum(len(ids) - 1 for ids in self.splits["train"])
+        if float(epoch).is_integer():
+            return int(epoch) * per_epoch
+        size, order = self.settings["train"]["batch_size"], torch.randperm(
+            len(self.splits["train"]), generator=torch.Generator().manual_seed(
+                epoch_seed(self.seed, 1)))
+        seen = order[:self.steps_done * size].tolist()
+        return sum(len(self.splits["train"][i]) - 1 for i in seen)
 
     @staticmethod
     def summary(rows: list[dict]) -> str:
@@ -145,14 +172,17 @@ class LanguageRun:
         """Model and tokenizer as ``save_pretrained`` writes them, and the optimiser state."""
         self.model.save_pretrained(folder)
         self.tokenizer.save_pretrained(folder)
-        torch.save(self.optimiser.state_dict(), folder / OPTIMIZER_FILE)
+        torch.save({**self.optimiser.state_dict(), "steps_done": self.steps_done},
+                   folder / OPTIMIZER_FILE)
 
     def load_files(self, folder: Path) -> None:
         """Continue from a folder written by :meth:`save_files`."""
         self.model, _ = load_language_model(str(folder), device=self.device)
         self.optimiser = self._optimiser()
-        self.optimiser.load_state_dict(torch.load(folder / OPTIMIZER_FILE,
-                                                  map_location=self.device, weights_only=True))
+        state = torch.load(folder / OPTIMIZER_FILE, map_location=self.device,
+                           weights_only=True)
+        self.steps_done = int(state.pop("steps_done", 0))
+        self.optimiser.load_state_dict(state)
 
 
 def train_language_model(seed: int, settings: dict | None, state_dir: Path,
@@ -160,17 +190,19 @@ def train_language_model(seed: int, settings: dict | None, state_dir: Path,
                          stop_after: int | None = None, labels: dict | None = None) -> None:
     """Train the tiny GPT-NeoX from ``seed`` for ``settings["train"]["epochs"]`` epochs.
 
-    Writes the checkpoint folder ``checkpoints[e]`` for every epoch e = 0 … E (its files hard
-    links into ``state_dir/epoch{e}`` where possible) and the log ``log``: one row per epoch
+    Writes a checkpoint folder of ``checkpoints`` for every epoch e = 0 … E, after each
+    fraction of ``sub_epochs`` of epoch 1 (in axis order, :func:`.axis.checkpoint_axis`;
+    its files hard links into ``state_dir/epoch{e}`` where possible) and the log ``log``: one row per epoch
     and split (train, test) with ``labels``, epoch, split, loss (mean next-token
     cross-entropy, nats) and accuracy (top-1 next-token accuracy). ``stop_after`` ends the run
     after that epoch, as a kill would (for tests of resuming).
     """
     settings = language_settings(settings)
-    epochs = settings["train"]["epochs"]
-    if len(checkpoints) != epochs + 1:
-        raise InputError(f"checkpoints: expected {epochs + 1} paths (epochs 0 … {epochs}), "
-                         f"got {len(checkpoints)}")
+    axis = checkpoint_axis(settings["train"]["epochs"],
+                           sub_epochs=settings["train"]["sub_epochs"])
+    if len(checkpoints) != len(axis):
+        raise InputError(f"checkpoints: expected {len(axis)} paths (epochs "
+                         f"{', '.join(map(epoch_label, axis))}), got {len(checkpoints)}")
     run = LanguageRun(seed, settings, device)
-    run_epochs(run, FolderStore(Path(state_dir)), settings_key(seed, settings), epochs, seed,
+    run_epochs(run, FolderStore(Path(state_dir)), settings_key(seed, settings), axis, seed,
                checkpoints, log, labels=labels, stop_after=stop_after)

@@ -10,19 +10,26 @@ ends with the weights of an uninterrupted one, whatever ``num_workers``.
 Settings: the config's ``train`` section (defaults from the schema, :mod:`convergent.config`)
 plus ``objective``, the model's training objective (default from the schema's model entry).
 ``num_workers`` (data-loader processes for an ``imagefolder`` source) cannot change results and
-is left out of the settings fingerprint. Objectives:
+is left out of the settings fingerprint. The run keeps the checkpoints of its axis
+(:mod:`.axis`: ``keep``, ``sub_epochs``). Objectives:
 
-- ``supervised``: cross-entropy, SGD with ``lr``, ``momentum``, ``weight_decay`` and a constant
-  learning rate. With ``augment`` each training image is seen as a random resized crop with a
-  random horizontal flip; without it, as loaded. Logged per epoch and split (train, test):
-  cross-entropy and top-1 accuracy.
+- ``supervised``: cross-entropy (with ``label_smoothing``), ``optimizer`` sgd (``momentum``) or
+  adamw, both with ``weight_decay``; the rate follows ``schedule`` per optimisation step
+  (:mod:`.schedule`). With ``augment`` each training image is seen as a random resized crop
+  with a random horizontal flip; without it, as loaded. Logged per epoch and split (train,
+  test): cross-entropy (without smoothing) and top-1 accuracy.
 - ``moco``: MoCo v2 (:mod:`convergent.models.moco`) with the settings under ``moco``; the
-  top-level ``lr``, ``momentum`` and ``weight_decay`` do not apply. SGD follows a cosine
-  schedule, lr_e = lr · ½ (1 + cos(π (e − 1) / E)) in epoch e = 1 … E, and an epoch's last
-  incomplete batch is dropped. Logged: on the train split the mean InfoNCE loss of the epoch's
-  steps (no accuracy; none at all in epoch 0); on the test split the weighted kNN accuracy
-  (k = ``knn_k``, cosine similarity, weights exp(s / ``knn_temperature``)) of the backbone's
-  features, i.e. the projection head's input, with the train split as memory bank (no loss).
+  top-level optimizer, ``lr``, schedule, ``momentum`` and ``weight_decay`` do not apply. SGD
+  follows the cosine schedule per step, lr_t = lr · ½ (1 + cos(π t / T)) at step t of T, and
+  an epoch's last incomplete batch is dropped. Logged: on the train split the mean InfoNCE loss
+  of the epoch's steps so far (no accuracy; none at all in epoch 0); on the test split the
+  weighted kNN accuracy (k = ``knn_k``, cosine similarity, weights exp(s / ``knn_temperature``))
+  of the backbone's features, i.e. the projection head's input, with the train split as memory
+  bank (no loss).
+
+Both count their optimisation steps; the count is part of the checkpoint, so a resumed run
+recomputes each step's rate exactly, and the optimiser's state (momentum, Adam's moments)
+travels with it.
 """
 
 from __future__ import annotations
@@ -46,13 +53,16 @@ from ..models.moco import (
     moco_augmentation,
     projection_sizes,
 )
+from .axis import checkpoint_axis
 from .checkpoints import FileStore, epoch_seed, run_epochs
+from .schedule import learning_rate, rate_of
 
-__all__ = ["MocoRun", "OBJECTIVES", "SupervisedRun", "evaluate", "moco_settings", "train",
-           "train_settings"]
+__all__ = ["MocoRun", "OBJECTIVES", "SupervisedRun", "build_optimiser", "evaluate",
+           "moco_settings", "train", "train_settings"]
 
-#: Settings that do not change results, left out of the fingerprint.
-NOT_FINGERPRINTED = ("num_workers",)
+#: Settings that do not change the weights, left out of the fingerprint (which checkpoints
+#: are kept changes what a rerun must redo, which :func:`.checkpoints.last_checkpoint` sees).
+NOT_FINGERPRINTED = ("num_workers", "keep", "sub_epochs")
 
 
 def _order(seed: int, epoch: int, size: int) -> torch.Tensor:
@@ -89,13 +99,48 @@ def train_settings(settings: dict) -> dict:
     return {**with_defaults("train", given), "objective": objective}
 
 
+def build_optimiser(parameters, name: str, lr: float, momentum: float,
+                    weight_decay: float) -> torch.optim.Optimizer:
+    """``sgd`` (with ``momentum``) or ``adamw`` (decoupled weight decay) at rate ``lr``."""
+    if name == "adamw":
+        return torch.optim.AdamW(parameters, lr=lr, weight_decay=weight_decay)
+    return torch.optim.SGD(parameters, lr=lr, momentum=momentum, weight_decay=weight_decay)
+
+
 class _VisionRun:
-    """What both objectives share: the checkpoint record and the progress line."""
+    """What both objectives share: stepping on the schedule, pausing inside an epoch for a
+    sub-epoch checkpoint, the checkpoint record and the progress line. A subclass provides
+    ``batches(epoch)``, ``step(batch)`` (one optimisation step), ``rate(step)``,
+    ``steps_per_epoch()`` and ``train_mode()``."""
 
     spec: dict
+    optimiser: torch.optim.Optimizer
+    steps_done = 0
 
-    def record(self, epoch: int, key: str, history: list[dict]) -> dict:
-        return {"epoch": epoch, "spec": self.spec, "fingerprint": key, "history": history}
+    def train_epoch(self, epoch: int, pauses=()):
+        """Train one epoch, one step at a time at the schedule's rate; after step k of the
+        epoch for each k in ``pauses``, yield k (the caller evaluates and checkpoints; training
+        mode is restored before going on)."""
+        self.train_mode()
+        for k, batch in enumerate(self.batches(epoch), start=1):
+            rate = self.rate(self.steps_done)
+            for group in self.optimiser.param_groups:
+                group["lr"] = rate
+            self.step(batch)
+            self.steps_done += 1
+            if k in pauses:
+                yield k
+                self.train_mode()
+
+    def record(self, epoch, key: str, history: list[dict]) -> dict:
+        return {"epoch": epoch, "step": self.steps_done, "spec": self.spec, "fingerprint": key,
+                "history": history}
+
+    def schedule_state(self) -> dict:
+        return {"steps_done": self.steps_done}
+
+    def load_schedule(self, state: dict) -> None:
+        self.steps_done = int(state["schedule"]["steps_done"])
 
     @staticmethod
     def summary(rows: list[dict]) -> str:
@@ -116,25 +161,36 @@ class SupervisedRun(_VisionRun):
         self.spec = {**model_spec, "num_classes": len(self.train_set.classes)}
         self.model = build_model(self.spec["arch"], self.spec["num_classes"], self.spec["width"],
                                  self.spec["small_input"], seed=seed).to(device)
-        self.optimiser = torch.optim.SGD(self.model.parameters(), lr=settings["lr"],
-                                         momentum=settings["momentum"],
-                                         weight_decay=settings["weight_decay"])
+        self.optimiser = build_optimiser(self.model.parameters(), settings["optimizer"],
+                                         settings["lr"], settings["momentum"],
+                                         settings["weight_decay"])
 
-    def train_epoch(self, epoch: int) -> None:
+    def steps_per_epoch(self) -> int:
+        return math.ceil(len(self.train_set) / self.settings["batch_size"])
+
+    def rate(self, step: int) -> float:
+        return rate_of(self.settings, step, self.steps_per_epoch())
+
+    def train_mode(self) -> None:
         self.model.train()
+
+    def batches(self, epoch: int):
         images = self.train_set
         if self.settings["augment"]:
             images = SeededViews(images, training_augmentation(self.data["image_size"]),
                                  self.seed, epoch)
-        order = _order(self.seed, epoch, len(images))
-        for x, y in iterate_batches(images, order, self.settings["batch_size"],
-                                    self.settings["num_workers"]):
-            self.optimiser.zero_grad()
-            loss = nn.functional.cross_entropy(self.model(x.to(self.device)), y.to(self.device))
-            loss.backward()
-            self.optimiser.step()
+        return iterate_batches(images, _order(self.seed, epoch, len(images)),
+                               self.settings["batch_size"], self.settings["num_workers"])
 
-    def evaluate(self, epoch: int) -> list[dict]:
+    def step(self, batch) -> None:
+        x, y = batch
+        self.optimiser.zero_grad()
+        loss = nn.functional.cross_entropy(self.model(x.to(self.device)), y.to(self.device),
+                                           label_smoothing=self.settings["label_smoothing"])
+        loss.backward()
+        self.optimiser.step()
+
+    def evaluate(self, epoch) -> list[dict]:
         rows = []
         for split, images in (("train", self.train_set), ("test", self.test_set)):
             loss, accuracy = evaluate(self.model, images, self.settings["batch_size"],
@@ -143,11 +199,13 @@ class SupervisedRun(_VisionRun):
         return rows
 
     def state(self) -> dict:
-        return {"model": self.model.state_dict(), "optimizer": self.optimiser.state_dict()}
+        return {"model": self.model.state_dict(), "optimizer": self.optimiser.state_dict(),
+                "schedule": self.schedule_state()}
 
     def load_state(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
         self.optimiser.load_state_dict(state["optimizer"])
+        self.load_schedule(state)
 
 
 class MocoRun(_VisionRun):
@@ -175,32 +233,36 @@ class MocoRun(_VisionRun):
         self.moco = MoCo(attach_projection_head(backbone, hidden, dim), cfg["queue"],
                          cfg["key_momentum"], cfg["temperature"]).to(device)
         self.model = self.moco.query
-        self.optimiser = torch.optim.SGD(self.model.parameters(), lr=cfg["lr"],
-                                         momentum=cfg["momentum"],
-                                         weight_decay=cfg["weight_decay"])
-        self.epoch_loss = math.nan
+        self.optimiser = build_optimiser(self.model.parameters(), "sgd", cfg["lr"],
+                                         cfg["momentum"], cfg["weight_decay"])
+        self.losses: list[float] = []
 
-    def learning_rate(self, epoch: int) -> float:
-        """The cosine schedule's rate in training epoch ``epoch`` (1 … E)."""
-        progress = (epoch - 1) / self.settings["epochs"]
-        return self.moco_settings["lr"] * 0.5 * (1 + math.cos(math.pi * progress))
+    def steps_per_epoch(self) -> int:
+        return len(self.train_set) // self.settings["batch_size"]  # the last batch is dropped
 
-    def train_epoch(self, epoch: int) -> None:
-        for group in self.optimiser.param_groups:
-            group["lr"] = self.learning_rate(epoch)
+    def rate(self, step: int) -> float:
+        """MoCo v2's cosine schedule, per step."""
+        return learning_rate(step, self.moco_settings["lr"], self.steps_per_epoch(),
+                             self.settings["epochs"], "cosine")
+
+    def train_mode(self) -> None:
         self.moco.train()
+
+    def batches(self, epoch: int):
+        self.losses = []
         views = SeededViews(self.train_set, moco_augmentation(self.data["image_size"]),
                             self.seed, epoch, views=2)
-        losses = []
-        for view_q, view_k, _ in iterate_batches(
-                views, _order(self.seed, epoch, len(views)), self.settings["batch_size"],
-                self.settings["num_workers"], drop_last=True):
-            loss, _ = self.moco(view_q.to(self.device), view_k.to(self.device))
-            self.optimiser.zero_grad()
-            loss.backward()
-            self.optimiser.step()
-            losses.append(float(loss.detach()))
-        self.epoch_loss = sum(losses) / len(losses)
+        return iterate_batches(views, _order(self.seed, epoch, len(views)),
+                               self.settings["batch_size"], self.settings["num_workers"],
+                               drop_last=True)
+
+    def step(self, batch) -> None:
+        view_q, view_k, _ = batch
+        loss, _ = self.moco(view_q.to(self.device), view_k.to(self.device))
+        self.optimiser.zero_grad()
+        loss.backward()
+        self.optimiser.step()
+        self.losses.append(float(loss.detach()))
 
     @torch.no_grad()
     def _features(self, images):
@@ -220,8 +282,8 @@ class MocoRun(_VisionRun):
                                 self.moco_settings["knn_temperature"])
         return float((predicted == labels).float().mean())
 
-    def evaluate(self, epoch: int) -> list[dict]:
-        loss = self.epoch_loss if epoch > 0 else math.nan
+    def evaluate(self, epoch) -> list[dict]:
+        loss = sum(self.losses) / len(self.losses) if epoch > 0 and self.losses else math.nan
         return [{"epoch": epoch, "split": "train", "loss": loss, "accuracy": math.nan},
                 {"epoch": epoch, "split": "test", "loss": math.nan,
                  "accuracy": self.knn_accuracy()}]
@@ -229,12 +291,13 @@ class MocoRun(_VisionRun):
     def state(self) -> dict:
         rest = {k: v for k, v in self.moco.state_dict().items() if not k.startswith("query.")}
         return {"model": self.model.state_dict(), "moco": rest,
-                "optimizer": self.optimiser.state_dict()}
+                "optimizer": self.optimiser.state_dict(), "schedule": self.schedule_state()}
 
     def load_state(self, state: dict) -> None:
         query = {f"query.{k}": v for k, v in state["model"].items()}
         self.moco.load_state_dict({**query, **state["moco"]})
         self.optimiser.load_state_dict(state["optimizer"])
+        self.load_schedule(state)
 
 
 RUNS = {"supervised": SupervisedRun, "moco": MocoRun}
@@ -254,17 +317,20 @@ def train(model_spec: dict, seed: int, data: dict, settings: dict, state_dir: Pa
           labels: dict | None = None) -> None:
     """Train ``model_spec`` (arch, width, small_input) from ``seed`` for ``settings["epochs"]``.
 
-    Writes ``checkpoints[e]`` for every epoch e = 0 … E (hard links into ``state_dir``) and the
-    log ``log`` (``labels``, epoch, split, loss, accuracy). ``stop_after`` ends the run after
+    Writes one path of ``checkpoints`` per checkpoint of the run's axis, in order
+    (:func:`.axis.checkpoint_axis`: the kept epochs and the sub-epoch fractions; hard links
+    into ``state_dir``) and the log ``log`` (``labels``, epoch, split, loss, accuracy). ``stop_after`` ends the run after
     that epoch, as a kill would (for tests of resuming). A checkpoint holds ``model`` (the
     state of the module :func:`convergent.models.load_checkpoint` rebuilds from ``spec``; for
-    MoCo, the query encoder), ``optimizer``, ``epoch``, ``spec``, ``fingerprint`` and
-    ``history``; a MoCo checkpoint also holds ``moco`` (key encoder, queue and its position).
+    MoCo, the query encoder), ``optimizer``, ``schedule`` (the steps taken), ``epoch``,
+    ``step``, ``spec``, ``fingerprint`` and ``history``; a MoCo checkpoint also holds ``moco`` (key encoder, queue and its position).
     The fingerprint covers the model's spec, the seed, ``data`` and ``settings`` as given
-    (without ``num_workers``), so a rerun with the same inputs resumes.
+    (without :data:`NOT_FINGERPRINTED`), so a rerun with the same inputs resumes.
     """
     run = _start(model_spec, seed, data, settings, device)
     result_settings = {k: v for k, v in settings.items() if k not in NOT_FINGERPRINTED}
     key = fingerprint({"model": run.spec, "seed": seed, "data": data, "train": result_settings})
-    run_epochs(run, FileStore(Path(state_dir), device), key, run.settings["epochs"], seed,
-               checkpoints, log, labels=labels, stop_after=stop_after)
+    axis = checkpoint_axis(run.settings["epochs"], run.settings["keep"],
+                           run.settings["sub_epochs"])
+    run_epochs(run, FileStore(Path(state_dir), device), key, axis, seed, checkpoints, log,
+               labels=labels, stop_after=stop_after)
