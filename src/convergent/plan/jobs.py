@@ -7,8 +7,8 @@ are scored in one process. Per analysis (design.md, "Analyses"):
   on its in-distribution set;
 - ``cross``: within each group of comparable models (:func:`convergent.plan.models.groups`),
   every pair of models at their first seeds, and each model with itself across its first two
-  seeds, at the final checkpoint (each model's own: :func:`side_epoch`); two language models of different architectures at every
-  checkpoint (:func:`followed_over_training`);
+  seeds, at the final checkpoint (each model's own: :func:`side_epoch`); two language models
+  of different architectures at every checkpoint (:func:`followed_over_training`);
 - ``training``: every seed pair at every checkpoint of the model's axis;
 - ``ood``: every seed pair of a vision model at its final checkpoint on each OOD set, and on
   the in-distribution subset of the same size (:func:`convergent.plan.models.matched_stimset`);

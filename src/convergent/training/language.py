@@ -192,8 +192,8 @@ def train_language_model(seed: int, settings: dict | None, state_dir: Path,
 
     Writes a checkpoint folder of ``checkpoints`` for every epoch e = 0 … E, after each
     fraction of ``sub_epochs`` of epoch 1 (in axis order, :func:`.axis.checkpoint_axis`;
-    its files hard links into ``state_dir/epoch{e}`` where possible) and the log ``log``: one row per epoch
-    and split (train, test) with ``labels``, epoch, split, loss (mean next-token
+    its files hard links into ``state_dir/epoch{e}`` where possible) and the log ``log``: one
+    row per epoch and split (train, test) with ``labels``, epoch, split, loss (mean next-token
     cross-entropy, nats) and accuracy (top-1 next-token accuracy). ``stop_after`` ends the run
     after that epoch, as a kill would (for tests of resuming).
     """
