@@ -69,7 +69,8 @@ def test_the_published_resnet_recipe_divides_by_ten_at_epochs_30_and_60():
 def test_a_warmup_rises_linearly_then_the_cosine_falls_to_zero():
     rates = [learning_rate(t, 1.0, 4, 10, "cosine", warmup_epochs=1) for t in range(40)]
     assert rates[:4] == pytest.approx([0.25, 0.5, 0.75, 1.0])
-    assert rates[4] == pytest.approx(1.0) and all(a > b for a, b in zip(rates[4:], rates[5:], strict=False))
+    decaying = zip(rates[4:], rates[5:], strict=False)
+    assert rates[4] == pytest.approx(1.0) and all(a > b for a, b in decaying)
     assert rates[-1] == pytest.approx(0.5 * (1 + math.cos(math.pi * 35 / 36)))
 
 
