@@ -321,8 +321,9 @@ def train(model_spec: dict, seed: int, data: dict, settings: dict, state_dir: Pa
     (:func:`.axis.checkpoint_axis`: the kept epochs and the sub-epoch fractions; hard links
     into ``state_dir``) and the log ``log`` (``labels``, epoch, split, loss, accuracy).
     ``stop_after`` ends the run after that epoch, as a kill would (for tests of resuming). A
-    checkpoint holds ``model`` (the state of the module :func:`convergent.models.load_checkpoint` rebuilds from ``spec``; for
-    MoCo, the query encoder), ``optimizer``, ``schedule`` (the steps taken), ``epoch``,
+    checkpoint holds ``model`` (the state of the module
+    :func:`convergent.models.load_checkpoint` rebuilds from ``spec``; for MoCo, the query
+    encoder), ``optimizer``, ``schedule`` (the steps taken), ``epoch``,
     ``step``, ``spec``, ``fingerprint`` and ``history``; a MoCo checkpoint also holds ``moco``
     (key encoder, queue and its position).
     The fingerprint covers the model's spec, the seed, ``data`` and ``settings`` as given
