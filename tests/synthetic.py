@@ -6,6 +6,7 @@ depth, so the numbers are known by construction."""
 from __future__ import annotations
 
 import copy
+import itertools
 
 import numpy as np
 import pandas as pd
@@ -54,7 +55,7 @@ def _score(spec, epoch, depth):
 def alignment_rows(plan, config: dict) -> pd.DataFrame:
     metrics = config["align"]["metrics"]
     rows = []
-    for job in plan.align_jobs.itertuples():
+    for job, corr in itertools.product(plan.align_jobs.itertuples(), config["align"]["corr"]):
         sx, sy = plan.models[job.model_x], plan.models[job.model_y]
         nx, ny = LAYERS[sx["family"]], LAYERS[sy["family"]]
         names = (["permutation", "permutation_rotated"] if job.analysis == "rotation"
@@ -71,7 +72,7 @@ def alignment_rows(plan, config: dict) -> pd.DataFrame:
                 rows.append(dict(analysis=job.analysis, model_x=job.model_x, seed_x=job.seed_x,
                                  model_y=job.model_y, seed_y=job.seed_y, epoch=job.epoch,
                                  stimset=job.stimset, layer_x=f"l{i}", layer_y=f"l{j}",
-                                 depth_x=dx, depth_y=dy, metric=metric, corr=job.corr,
+                                 depth_x=dx, depth_y=dy, metric=metric, corr=corr,
                                  score=score, score_xy=np.nan, score_yx=np.nan, x_units=8,
                                  y_units=8, index_x=i, index_y=j, fold_0=score - 0.01,
                                  fold_1=score + 0.01,

@@ -93,6 +93,31 @@ def test_grid_writes_one_row_per_pair_and_metric(activation_files, pairs, n_pair
     assert not list(out.parent.glob("*.partial"))
 
 
+def test_grid_scores_under_each_correlation_as_separate_runs_do(activation_files):
+    d, _, _ = activation_files
+    files = [str(d / "A.safetensors"), str(d / "B.safetensors")]
+    common = ["--metrics", "procrustes,permutation", "--pairs", "diagonal", "--folds", "3"]
+    tables = {}
+    for corr in ("pearson,spearman", "spearman", "pearson"):
+        out = d / f"{corr}.parquet"
+        assert main(["grid", *files, *common, "--corr", corr, "--out", str(out)]) == 0
+        tables[corr] = pd.read_parquet(out)
+    both = tables["pearson,spearman"]
+    assert list(both["corr"].unique()) == ["pearson", "spearman"]
+    for corr in ("pearson", "spearman"):
+        alone = both[both["corr"] == corr].reset_index(drop=True)
+        pd.testing.assert_frame_equal(alone, tables[corr])
+    assert not tables["pearson"].score.equals(tables["spearman"].score)
+
+
+def test_grid_names_an_unknown_correlation(activation_files, capsys):
+    d, _, _ = activation_files
+    code = main(["grid", str(d / "A.safetensors"), str(d / "B.safetensors"), "--corr",
+                 "pearson,kendall", "--out", str(d / "x.parquet")])
+    assert code != 0 and "kendall: not pearson or spearman" in capsys.readouterr().err
+    assert not (d / "x.parquet").exists()
+
+
 def test_grid_rotate_adds_rotated_rows(activation_files):
     d, _, _ = activation_files
     out = d / "rot.csv"

@@ -110,13 +110,13 @@ def test_cross_analysis_pairs_models_within_groups_and_each_model_across_seeds()
     assert all(final[m] == e for m, e in zip(jobs.model_x, jobs.epoch, strict=True))
 
 
-def test_rotation_and_corr_multiply_jobs_and_a_subset_of_analyses_is_honoured():
+def test_rotation_doubles_jobs_corr_does_not_and_a_subset_of_analyses_is_honoured():
     plan = plan_of(**{**MIXED, "align": {"analyses": ["rotation"],
                                          "corr": ["pearson", "spearman"]}})
     jobs = plan.align_jobs
-    assert set(jobs.analysis) == {"rotation"} and set(jobs["corr"]) == {"pearson", "spearman"}
-    assert len(jobs) == 2 * 4 * 3 * 2  # corr × models × seed pairs × (untrained, trained)
-    cnn = rows(jobs, model_x="cnn", corr="pearson")
+    assert set(jobs.analysis) == {"rotation"}  # both correlations in each job
+    assert len(jobs) == 4 * 3 * 2  # models × seed pairs × (untrained, trained)
+    cnn = rows(jobs, model_x="cnn")
     assert sorted(cnn.epoch.unique()) == [0, 2]  # the untrained control beside the trained
     assert list(jobs.columns) == ALIGN_COLUMNS
     assert "training" in plan.left_out and "rotation" in plan.figures
@@ -176,7 +176,7 @@ def test_alternatives_match_whole_names_only_longest_first():
 
 def test_job_tables_come_from_the_plan_alone():
     models = resolve_models(validated(**MIXED), MODEL_DEFAULTS)
-    jobs = alignment_jobs(models, groups(models), ["seeds"], ["pearson"], [])
+    jobs = alignment_jobs(models, groups(models), ["seeds"], [])
     assert len(jobs) == 2 * (3 + 3 + 3 + 3)  # 2 epochs × seed pairs of 4 models
 
 
@@ -246,7 +246,7 @@ def test_the_paper_plans_each_recipe_to_its_end_with_its_early_epochs_kept():
 
 def test_the_paper_compares_every_network_trained_here_at_its_own_end():
     plan = paper_plan()
-    cross = rows(plan.align_jobs, analysis="cross", corr="pearson")
+    cross = rows(plan.align_jobs, analysis="cross")
     assert ("resnet18", "vit_b16") in set(zip(cross.model_x, cross.model_y, strict=True))
     read = rows(plan.extract_jobs, stimset=IMAGES)
     for model, final in (("resnet18", 90), ("vit_b16", 300), ("moco_resnet50", 200)):

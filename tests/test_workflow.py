@@ -15,8 +15,8 @@ ALIGNMENT_COLUMNS = ["analysis", "model_x", "seed_x", "model_y", "seed_y", "epoc
 def test_dry_run_of_every_config(tmp_path, config):
     done = snakemake(workspace(tmp_path), "-n", config=config)
     counts = job_counts(done.stdout)
-    assert {"train_vision_vgg11", "extract_id", "extract_ood", "align", "aggregate",
-            "all"} <= set(counts)
+    assert {"extract_id", "extract_ood", "align", "aggregate", "all"} <= set(counts)
+    assert any(rule.startswith("train_vision_") for rule in counts)  # one rule per model
 
 
 @pytest.fixture(scope="module")

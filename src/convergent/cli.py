@@ -61,10 +61,23 @@ def _metric_list(text: str) -> list[str]:  # also used for other comma lists
     return [m.strip() for m in text.split(",") if m.strip()]
 
 
-def _add_scoring_options(p: argparse.ArgumentParser) -> None:
+def _corr_list(text: str) -> list[str]:
+    chosen = _metric_list(text)
+    unknown = sorted(set(chosen) - {"pearson", "spearman"})
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"{', '.join(unknown) or 'nothing'}: not pearson or "
+                                         "spearman")
+    return list(dict.fromkeys(chosen))
+
+
+def _add_scoring_options(p: argparse.ArgumentParser, several_corr: bool = False) -> None:
     p.add_argument("--folds", type=int, default=5, help="k of the k-fold split (default 5)")
     p.add_argument("--seed", type=int, default=0, help="seed of the k-fold split (default 0)")
-    p.add_argument("--corr", choices=["pearson", "spearman"], default="pearson")
+    if several_corr:  # one process scores under each: the activations are read once
+        p.add_argument("--corr", type=_corr_list, default=["pearson"],
+                       help="comma-separated: pearson, spearman or both (default pearson)")
+    else:
+        p.add_argument("--corr", choices=["pearson", "spearman"], default="pearson")
     p.add_argument("--device", default="auto", help="torch device: auto (CUDA if present), cpu, "
                    "cuda, cuda:1, ...")
     p.add_argument("--dtype", choices=["float64", "float32"], default=None,
@@ -138,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the table (.parquet, or .csv)")
     p.add_argument("--label", action="append", default=[], type=_label, metavar="KEY=VALUE",
                    help="add a constant column to the table (repeatable)")
-    _add_scoring_options(p)
+    _add_scoring_options(p, several_corr=True)
     _add_executor_options(p)
     p.set_defaults(run=_run_grid)
 
@@ -355,10 +368,10 @@ def _run_score(args) -> int:
 def _run_grid(args) -> int:
     from .io import write_table
 
-    if args.executor is None:
-        table = _grid_here(args)
-    else:
-        table = _grid_in_blocks(args)
+    import pandas as pd
+
+    run = _grid_here if args.executor is None else _grid_in_blocks
+    table = pd.concat([run(args, corr) for corr in args.corr], ignore_index=True)
     for key, value in args.label:
         table[key] = value
     write_table(table, args.out)
@@ -371,7 +384,7 @@ def _subset(args) -> int | None:
     return None if args.subset_like is None else stimulus_count(args.subset_like)
 
 
-def _grid_here(args):
+def _grid_here(args, corr: str):
     from .io import read_pair
     from .metrics import grid
     from .metrics.engine import check_metrics, check_tests
@@ -380,17 +393,17 @@ def _grid_here(args):
     check_tests(args.null, args.rotations, args.rotate, args.null_metrics)
     layers_a, layers_b = read_pair(args.a, args.b, _subset(args), args.subset_seed)
     return grid(layers_a, layers_b, metrics=args.metrics, pairs=args.pairs, folds=args.folds,
-                seed=args.seed, corr=args.corr, rotate=args.rotate, device=args.device,
+                seed=args.seed, corr=corr, rotate=args.rotate, device=args.device,
                 dtype=args.dtype, progress=sys.stderr.isatty(), names=(str(args.a), str(args.b)),
                 null=args.null, null_seed=args.null_seed, rotations=args.rotations,
                 null_metrics=args.null_metrics)
 
 
-def _grid_in_blocks(args):
+def _grid_in_blocks(args, corr: str):
     from .distributed import ClusterOptions, GridSpec, grid_in_blocks
 
     spec = GridSpec(str(args.a), str(args.b), metrics=tuple(args.metrics),
-                    pairs=args.pairs, folds=args.folds, seed=args.seed, corr=args.corr,
+                    pairs=args.pairs, folds=args.folds, seed=args.seed, corr=corr,
                     rotate=args.rotate, device=args.device, dtype=args.dtype,
                     null=args.null, null_seed=args.null_seed, rotations=args.rotations,
                     null_metrics=None if args.null_metrics is None else tuple(args.null_metrics),

@@ -12,6 +12,7 @@ rule align:
     params:
         metrics=align_metrics,
         pairs=lambda wc: "all" if wc.analysis == "cross" else "diagonal",
+        corr=",".join(config["align"]["corr"]),  # every correlation in one job
         folds=config["align"]["folds"],
         seed=config["align"]["seed"],
         tests=significance,
@@ -24,5 +25,5 @@ rule align:
     shell:
         "OMP_NUM_THREADS={threads} convergent grid {input.x:q} {input.y:q}"
         " --metrics {params.metrics} --pairs {params.pairs} --folds {params.folds}"
-        " --seed {params.seed} --corr {wildcards.corr} {params.tests} {params.labels}"
+        " --seed {params.seed} --corr {params.corr} {params.tests} {params.labels}"
         " --out {output:q} > {log:q} 2>&1"

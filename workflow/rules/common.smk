@@ -42,7 +42,7 @@ PATHS = {
     "train_log": f"{RESULTS}/checkpoints/{NET}/accuracy.csv",
     "activations": f"{RESULTS}/activations/{NET}/epoch{{epoch}}/{{stimset}}.safetensors",
     "accuracy": f"{RESULTS}/activations/{NET}/epoch{{epoch}}/{{stimset}}.accuracy.csv",
-    "alignment": f"{RESULTS}/alignment/{{analysis}}/{{corr}}/{PAIR}/epoch{{epoch}}/{{stimset}}.parquet",
+    "alignment": f"{RESULTS}/alignment/{{analysis}}/{PAIR}/epoch{{epoch}}/{{stimset}}.parquet",
     "table": f"{RESULTS}/tables/{{table}}.{{ext}}",
     "figure": f"{RESULTS}/figures/{{figure}}.{{ext}}",
     "summary": f"{RESULTS}/summary.md",
@@ -56,7 +56,7 @@ PATHS = {
 LOG = {
     "train": f"{LOGS}/train/{NET}.log",
     "extract": f"{LOGS}/extract/{NET}/epoch{{epoch}}/{{stimset}}.log",
-    "align": f"{LOGS}/align/{{analysis}}/{{corr}}/{PAIR}/epoch{{epoch}}/{{stimset}}.log",
+    "align": f"{LOGS}/align/{{analysis}}/{PAIR}/epoch{{epoch}}/{{stimset}}.log",
     "aggregate": f"{LOGS}/aggregate.log",
     "figure": f"{LOGS}/figures/{{figure}}.log",
     "summary": f"{LOGS}/summary.log",
@@ -87,7 +87,6 @@ wildcard_constraints:
     epoch=r"\d+(\.\d+)?",  # whole epochs, and fractions of epoch 1 (epoch_label)
     stimset=alternatives([IMAGES, SENTENCES, *OOD, *map(matched_stimset, OOD)]),
     analysis="seeds|cross|training|ood|rotation",
-    corr="pearson|spearman",
     experiment="architectures|sweep|final_distance|digits",
     run=r"[A-Za-z0-9_.\-]+",
 

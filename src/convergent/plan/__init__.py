@@ -67,7 +67,7 @@ def make_plan(config: dict, model_defaults: dict) -> Plan:
     models = resolve_models(config, model_defaults)
     model_groups = groups(models)
     align, ood = config["align"], config["stimuli"]["ood"]
-    jobs = alignment_jobs(models, model_groups, align["analyses"], align["corr"], ood)
+    jobs = alignment_jobs(models, model_groups, align["analyses"], ood)
     missing = left_out(align["analyses"], align["metrics"], align["corr"], ood, models)
     runs = theory_runs(config["theory"])
     return Plan(models=models, groups=model_groups, align_jobs=jobs,

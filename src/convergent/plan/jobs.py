@@ -1,7 +1,8 @@
 """The workflow's job tables: which align jobs an analysis makes, and which activations they read.
 
-An align job is one (analysis, correlation, model pair, epoch, stimulus set); all its layer pairs
-are scored in one process. Per analysis (design.md, "Analyses"):
+An align job is one (analysis, model pair, epoch, stimulus set); all its layer pairs, under
+every correlation of ``align.corr``, are scored in one process (the activations read once, and
+half the jobs of a study that asks for both). Per analysis (design.md, "Analyses"):
 
 - ``seeds``: every seed pair of a model, at its first (untrained) and last (trained) checkpoint,
   on its in-distribution set;
@@ -29,8 +30,7 @@ import pandas as pd
 
 from .models import RESPONSES, family, matched_stimset, modality, read_stimset
 
-ALIGN_COLUMNS = ["analysis", "corr", "model_x", "seed_x", "model_y", "seed_y", "epoch",
-                 "stimset"]
+ALIGN_COLUMNS = ["analysis", "model_x", "seed_x", "model_y", "seed_y", "epoch", "stimset"]
 EXTRACT_COLUMNS = ["model", "seed", "epoch", "stimset"]
 
 
@@ -109,19 +109,18 @@ def analysis_settings(analysis: str, spec: dict, ood: list[str]) -> list[tuple]:
 
 
 def alignment_jobs(models: dict[str, dict], groups: list[list[str]], analyses: list[str],
-                   corr: list[str], ood: list[str]) -> pd.DataFrame:
+                   ood: list[str]) -> pd.DataFrame:
     """One row per align job (columns :data:`ALIGN_COLUMNS`), in a stable order."""
     rows = []
     for analysis in analyses:
         pairs = (cross_pairs(models, groups) + brain_pairs(models) if analysis == "cross"
                  else [p for m in models for p in seed_pairs(models, m)])
-        for c in corr:
-            for mx, sx, my, sy in pairs:
-                settings = analysis_settings(analysis, models[mx], ood)
-                if analysis == "cross" and followed_over_training(models, mx, my):
-                    settings = analysis_settings("training", models[mx], ood)
-                for epoch, stimset in settings:
-                    rows.append((analysis, c, mx, sx, my, sy, epoch, stimset))
+        for mx, sx, my, sy in pairs:
+            settings = analysis_settings(analysis, models[mx], ood)
+            if analysis == "cross" and followed_over_training(models, mx, my):
+                settings = analysis_settings("training", models[mx], ood)
+            for epoch, stimset in settings:
+                rows.append((analysis, mx, sx, my, sy, epoch, stimset))
     return pd.DataFrame(rows, columns=ALIGN_COLUMNS)
 
 
