@@ -1,6 +1,7 @@
 """The command-line contract: ``convergent score`` and ``convergent grid``."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -108,6 +109,46 @@ def test_grid_scores_under_each_correlation_as_separate_runs_do(activation_files
         alone = both[both["corr"] == corr].reset_index(drop=True)
         pd.testing.assert_frame_equal(alone, tables[corr])
     assert not tables["pearson"].score.equals(tables["spearman"].score)
+
+
+def test_grid_at_several_points_equals_a_grid_per_point(activation_files, rng):
+    """An align task: one table of every point, each labelled, a matched point on a subset
+    as large as another file's stimulus set."""
+    d, A, B = activation_files
+    files = [str(d / "A.safetensors"), str(d / "B.safetensors")]
+    ids = [f"img{i}" for i in range(30)]
+    write_layers(d / "small.safetensors", {"conv1": rng.standard_normal((30, 3))}, ids)
+    common = ["--metrics", "procrustes,cka", "--pairs", "diagonal", "--folds", "3",
+              "--subset-seed", "4", "--label", "analysis=ood"]
+    points = [{"a": files[0], "b": files[1], "labels": {"epoch": 2, "stimset": "whole"}},
+              {"a": files[0], "b": files[1], "labels": {"epoch": 2, "stimset": "test@small"},
+               "subset_like": str(d / "small.safetensors")}]
+    out = d / "points.parquet"
+    assert main(["grid", "--points", json.dumps(points), *common, "--out", str(out)]) == 0
+    table = pd.read_parquet(out)
+    assert list(table.stimset.unique()) == ["whole", "test@small"]
+    assert (table.epoch == 2).all() and (table.analysis == "ood").all()
+    matched = ["--subset-like", points[1]["subset_like"]]
+    for point, subset in ((points[0], []), (points[1], matched)):
+        alone = d / "alone.parquet"
+        assert main(["grid", *files, *common, *subset, "--out", str(alone)]) == 0
+        mine = table[table.stimset == point["labels"]["stimset"]].reset_index(drop=True)
+        expected = pd.read_parquet(alone)
+        pd.testing.assert_series_equal(mine.score, expected.score)
+    whole, matched = (table[table.stimset == s].score.to_numpy() for s in ("whole", "test@small"))
+    assert not np.allclose(whole, matched)  # 30 of the 100 stimuli
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--points", "[]"], "non-empty JSON list"),
+    (["--points", '[{"a": "x"}]'], r"--points\[0\]: expected an object with a, b"),
+    ([], "two activation files A B, or --points"),
+])
+def test_grid_names_a_bad_set_of_points(activation_files, capsys, argv, message):
+    d, _, _ = activation_files
+    code = main(["grid", *argv, "--out", str(d / "x.parquet")])
+    assert code != 0 and re.search(message, capsys.readouterr().err)
+    assert not (d / "x.parquet").exists()
 
 
 def test_grid_names_an_unknown_correlation(activation_files, capsys):

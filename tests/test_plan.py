@@ -11,7 +11,13 @@ import yaml
 from snakemake.utils import validate
 
 from convergent.plan import IMAGES, SENTENCES, alternatives, family, make_plan
-from convergent.plan.jobs import ALIGN_COLUMNS, alignment_jobs, extraction_jobs
+from convergent.plan.jobs import (
+    ALIGN_COLUMNS,
+    TASK_COLUMNS,
+    alignment_jobs,
+    extraction_jobs,
+    task_points,
+)
 from convergent.plan.models import (
     ARCH_FAMILY,
     groups,
@@ -88,6 +94,23 @@ def test_ood_analysis_is_vision_only_at_the_final_checkpoint_on_each_set_and_its
     assert set(jobs.epoch) == {2}
     assert set(jobs.stimset) == {"contrast", "edge", "test@contrast", "test@edge"}
     assert len(jobs) == 2 * 3 * 2 * 2  # models × seed pairs × sets × (set, matched baseline)
+
+
+def test_an_align_task_is_one_analysis_and_pair_with_all_its_points():
+    plan = plan_of(**MIXED)
+    points = task_points(plan.align_jobs)
+    assert list(plan.align_tasks.columns) == TASK_COLUMNS
+    assert len(plan.align_tasks) == len(points) == len(
+        plan.align_jobs.drop_duplicates(TASK_COLUMNS))
+    assert sum(map(len, points.values())) == len(plan.align_jobs)  # every point, once
+    # keys as Snakemake's wildcards give them; points in the table's order
+    assert points[("ood", "cnn", "0", "cnn", "1")] == [
+        (2, "contrast"), (2, "edge"), (2, "test@contrast"), (2, "test@edge")]
+    assert points[("training", "cnn", "0", "cnn", "2")] == [(0, IMAGES), (1, IMAGES),
+                                                           (2, IMAGES)]
+    assert points[("seeds", "pythia", "1", "pythia", "3")] == [(0, SENTENCES),
+                                                              (143000, SENTENCES)]
+    assert all(isinstance(e, int) for pts in points.values() for e, _ in pts)  # JSON-ready
 
 
 def test_a_matched_baseline_reads_the_in_distribution_activations():

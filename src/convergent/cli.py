@@ -125,8 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("grid", help="score every layer pair of two activation files "
                        "(.safetensors, one stimuli × units tensor per layer)")
-    p.add_argument("a", type=Path, metavar="A.safetensors")
-    p.add_argument("b", type=Path, metavar="B.safetensors")
+    p.add_argument("a", type=Path, metavar="A.safetensors", nargs="?")
+    p.add_argument("b", type=Path, metavar="B.safetensors", nargs="?")
+    p.add_argument("--points", type=_json_list, default=None, metavar="JSON",
+                   help="instead of A B: a list of points, each {a, b, labels (columns of its "
+                   "rows), subset_like (optional)}, scored in turn into one table (the "
+                   "workflow's align job: one model pair at all the points of an analysis)")
     p.add_argument("--metrics", type=_metric_list, default=["procrustes"],
                    help=f"comma-separated, from {','.join(METRICS)} (default procrustes)")
     p.add_argument("--pairs", choices=["all", "diagonal"], default="all")
@@ -366,48 +370,76 @@ def _run_score(args) -> int:
 
 
 def _run_grid(args) -> int:
-    from .io import write_table
-
     import pandas as pd
 
+    from .io import write_table
+
     run = _grid_here if args.executor is None else _grid_in_blocks
-    table = pd.concat([run(args, corr) for corr in args.corr], ignore_index=True)
-    for key, value in args.label:
-        table[key] = value
-    write_table(table, args.out)
+    tables = []
+    for point in _grid_points(args):
+        for corr in args.corr:
+            table = run(args, point, corr)
+            for key, value in [*point["labels"].items(), *args.label]:
+                table[key] = value
+            tables.append(table)
+    write_table(pd.concat(tables, ignore_index=True), args.out)
     return 0
 
 
-def _subset(args) -> int | None:
+def _grid_points(args) -> list[dict]:
+    """What a grid call scores: its two files, or each of its ``--points``."""
+    if args.points is None:
+        if args.b is None:
+            raise ConvergentError("give two activation files A B, or --points")
+        return [{"a": args.a, "b": args.b, "subset_like": args.subset_like, "labels": {}}]
+    if args.a is not None or args.subset_like is not None:
+        raise ConvergentError("--points replaces the files A B and --subset-like")
+    if not args.points:
+        raise ConvergentError("--points: expected a non-empty JSON list of points")
+    points = []
+    for i, point in enumerate(args.points):
+        if not isinstance(point, dict) or not {"a", "b"} <= set(point) or not set(point) <= {
+                "a", "b", "labels", "subset_like"}:
+            raise ConvergentError(f"--points[{i}]: expected an object with a, b and optionally "
+                                  "labels, subset_like")
+        subset = point.get("subset_like")
+        points.append({"a": Path(point["a"]), "b": Path(point["b"]),
+                       "subset_like": None if subset is None else Path(subset),
+                       "labels": dict(point.get("labels") or {})})
+    return points
+
+
+def _subset(point: dict) -> int | None:
     from .io import stimulus_count
 
-    return None if args.subset_like is None else stimulus_count(args.subset_like)
+    return None if point["subset_like"] is None else stimulus_count(point["subset_like"])
 
 
-def _grid_here(args, corr: str):
+def _grid_here(args, point: dict, corr: str):
     from .io import read_pair
     from .metrics import grid
     from .metrics.engine import check_metrics, check_tests
 
     check_metrics(args.metrics, args.rotate)
     check_tests(args.null, args.rotations, args.rotate, args.null_metrics)
-    layers_a, layers_b = read_pair(args.a, args.b, _subset(args), args.subset_seed)
+    a, b = point["a"], point["b"]
+    layers_a, layers_b = read_pair(a, b, _subset(point), args.subset_seed)
     return grid(layers_a, layers_b, metrics=args.metrics, pairs=args.pairs, folds=args.folds,
                 seed=args.seed, corr=corr, rotate=args.rotate, device=args.device,
-                dtype=args.dtype, progress=sys.stderr.isatty(), names=(str(args.a), str(args.b)),
+                dtype=args.dtype, progress=sys.stderr.isatty(), names=(str(a), str(b)),
                 null=args.null, null_seed=args.null_seed, rotations=args.rotations,
                 null_metrics=args.null_metrics)
 
 
-def _grid_in_blocks(args, corr: str):
+def _grid_in_blocks(args, point: dict, corr: str):
     from .distributed import ClusterOptions, GridSpec, grid_in_blocks
 
-    spec = GridSpec(str(args.a), str(args.b), metrics=tuple(args.metrics),
+    spec = GridSpec(str(point["a"]), str(point["b"]), metrics=tuple(args.metrics),
                     pairs=args.pairs, folds=args.folds, seed=args.seed, corr=corr,
                     rotate=args.rotate, device=args.device, dtype=args.dtype,
                     null=args.null, null_seed=args.null_seed, rotations=args.rotations,
                     null_metrics=None if args.null_metrics is None else tuple(args.null_metrics),
-                    subset=_subset(args), subset_seed=args.subset_seed)
+                    subset=_subset(point), subset_seed=args.subset_seed)
     cluster = ClusterOptions(partition=args.partition, account=args.account, gpus=args.gpus,
                              cpus=args.cpus, mem_gb=args.mem_gb, timeout_min=args.time_min)
     return grid_in_blocks(spec, executor=args.executor, blocks=args.blocks,

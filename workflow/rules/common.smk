@@ -10,7 +10,7 @@ from snakemake.utils import validate
 
 from convergent.config import config_error, section_schema
 from convergent.plan import IMAGES, SENTENCES, alternatives, make_plan
-from convergent.plan.jobs import side_epoch
+from convergent.plan.jobs import TASK_COLUMNS, side_epoch, task_points
 from convergent.plan.models import matched_ood, matched_stimset, model_rows, read_stimset
 from convergent.training.axis import checkpoint_axis, epoch_label, epoch_value
 
@@ -42,7 +42,7 @@ PATHS = {
     "train_log": f"{RESULTS}/checkpoints/{NET}/accuracy.csv",
     "activations": f"{RESULTS}/activations/{NET}/epoch{{epoch}}/{{stimset}}.safetensors",
     "accuracy": f"{RESULTS}/activations/{NET}/epoch{{epoch}}/{{stimset}}.accuracy.csv",
-    "alignment": f"{RESULTS}/alignment/{{analysis}}/{PAIR}/epoch{{epoch}}/{{stimset}}.parquet",
+    "alignment": f"{RESULTS}/alignment/{{analysis}}/{PAIR}.parquet",
     "table": f"{RESULTS}/tables/{{table}}.{{ext}}",
     "figure": f"{RESULTS}/figures/{{figure}}.{{ext}}",
     "summary": f"{RESULTS}/summary.md",
@@ -56,7 +56,7 @@ PATHS = {
 LOG = {
     "train": f"{LOGS}/train/{NET}.log",
     "extract": f"{LOGS}/extract/{NET}/epoch{{epoch}}/{{stimset}}.log",
-    "align": f"{LOGS}/align/{{analysis}}/{PAIR}/epoch{{epoch}}/{{stimset}}.log",
+    "align": f"{LOGS}/align/{{analysis}}/{PAIR}.log",
     "aggregate": f"{LOGS}/aggregate.log",
     "figure": f"{LOGS}/figures/{{figure}}.log",
     "summary": f"{LOGS}/summary.log",
@@ -94,7 +94,9 @@ wildcard_constraints:
 # ---- paths of a set of jobs ----------------------------------------------------------------
 def jobs_paths(key, jobs):
     """PATHS[key] filled from every row of a job table (epochs as their labels)."""
-    named = jobs.astype(str).assign(epoch=jobs.epoch.map(epoch_label))
+    named = jobs.astype(str)
+    if "epoch" in jobs:
+        named["epoch"] = jobs.epoch.map(epoch_label)
     return expand(PATHS[key], zip, **named.to_dict("list"))
 
 
@@ -193,46 +195,66 @@ def model_source(wildcards):
 
 
 AlignJob = namedtuple("AlignJob", "analysis model_x model_y epoch")
+#: align task (its wildcards' values) → its points (epoch, stimset): looked up, not searched,
+#: as Snakemake calls the input and params functions of thousands of align jobs
+TASK_POINTS = task_points(PLAN.align_jobs)
 
 
-def side(wildcards, s, stimset=None):
-    """The activation file of side x or y of an align job (on ``stimset``, default the
-    job's)."""
+def activation_file(wildcards, s, epoch, stimset):
+    """The activations side ``s`` (x or y) of an align task reads at point (epoch, stimset)."""
     model = getattr(wildcards, f"model_{s}")
-    epoch = side_epoch(MODELS, AlignJob(wildcards.analysis, wildcards.model_x,
-                                        wildcards.model_y, epoch_value(wildcards.epoch)), s)
+    at = side_epoch(MODELS, AlignJob(wildcards.analysis, wildcards.model_x, wildcards.model_y,
+                                     epoch), s)
     return PATHS["activations"].format(model=model, seed=getattr(wildcards, f"seed_{s}"),
-                                       epoch=epoch_label(epoch),
-                                       stimset=stimset or read_stimset(wildcards.stimset))
+                                       epoch=epoch_label(at), stimset=stimset)
 
 
-def matched_size(wildcards):
-    """A matched in-distribution baseline reads the OOD set's activations for their size."""
-    ood = matched_ood(wildcards.stimset)
-    return [side(wildcards, "x", ood)] if ood else []
+def align_points(wildcards):
+    """Each point of an align task: its files a (side x) and b (side y), its labels, and for
+    a matched baseline the OOD set's activations of side x, whose size it takes."""
+    key = tuple(getattr(wildcards, c) for c in TASK_COLUMNS)
+    points = []
+    for epoch, stimset in TASK_POINTS[key]:
+        read = read_stimset(stimset)
+        point = {"a": activation_file(wildcards, "x", epoch, read),
+                 "b": activation_file(wildcards, "y", epoch, read),
+                 "labels": {"epoch": epoch, "stimset": stimset}}
+        if ood := matched_ood(stimset):
+            point["subset_like"] = activation_file(wildcards, "x", epoch, ood)
+        points.append(point)
+    return points
 
 
-def significance(wildcards):
-    """The align job's chance and significance options (metrics.md, "Chance and
-    significance"): the stimulus-shuffle null of its analysis, the rotation draws, and the
-    size-matched subset of a matched baseline."""
-    settings = config["align"]
-    options = []
-    if null := settings["null_draws"][wildcards.analysis]:
+def align_inputs(wildcards):
+    """Every activation file an align task reads."""
+    return list(dict.fromkeys(path for point in align_points(wildcards)
+                              for key in ("a", "b", "subset_like") if (path := point.get(key))))
+
+
+def align_options(wildcards):
+    """The scoring options of an align task: its points, metrics, layer pairs (every pair
+    across models, corresponding layers otherwise), folds, seed, every correlation of
+    align.corr, and its chance and significance options (metrics.md, "Chance and
+    significance": the stimulus-shuffle null of its analysis, the rotation draws)."""
+    settings, analysis = config["align"], wildcards.analysis
+    metrics = ("permutation" if analysis == "rotation"
+               else ",".join(settings["metrics"][analysis]))
+    options = [f"--points {shlex.quote(as_json(align_points(wildcards)))}",
+               f"--metrics {metrics} --pairs {'all' if analysis == 'cross' else 'diagonal'}",
+               f"--folds {settings['folds']} --seed {settings['seed']}",
+               f"--corr {','.join(settings['corr'])}",
+               f"--subset-seed {config['stimuli']['seed']}"]
+    if null := settings["null_draws"][analysis]:
         options += [f"--null {null} --null-seed {settings['null_seed']}",
                     f"--null-metrics {','.join(settings['null_metrics'])}"]
-    if wildcards.analysis == "rotation":
+    if analysis == "rotation":
         options.append(f"--rotate {settings['rotation_seed']} --rotations {settings['rotations']}")
-    if matched := matched_size(wildcards):
-        options.append(f"--subset-like {shlex.quote(matched[0])}"
-                       f" --subset-seed {config['stimuli']['seed']}")
     return " ".join(options)
 
 
-def align_metrics(wildcards):
-    if wildcards.analysis == "rotation":
-        return "permutation"
-    return ",".join(config["align"]["metrics"][wildcards.analysis])
+def align_labels(wildcards):
+    """The align task's identity, as columns of its table."""
+    return labels(**{k: getattr(wildcards, k) for k in TASK_COLUMNS})
 
 
 def theory_spec(wildcards):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .figures import FIGURE_NEEDS, left_out
-from .jobs import alignment_jobs, alternatives, extraction_jobs
+from .jobs import alignment_jobs, alignment_tasks, alternatives, extraction_jobs
 from .models import IMAGES, SENTENCES, family, groups, resolve_models, trained_here
 from .theory import theory_figures, theory_runs
 
@@ -33,7 +33,11 @@ class Plan:
     groups : list of list of str
         models the cross analysis compares with each other.
     align_jobs, extract_jobs : pandas.DataFrame
-        one row per align job, and per (model, seed, epoch, stimulus set) they read.
+        one row per align point (analysis, model pair, epoch, stimulus set), and per (model,
+        seed, epoch, stimulus set) they read.
+    align_tasks : pandas.DataFrame
+        one row per align job of the workflow: an analysis and a model pair, all its points
+        (:func:`.jobs.alignment_tasks`).
     figures : list of str
         the figures the results can feed, in the report's order.
     left_out : dict
@@ -47,6 +51,7 @@ class Plan:
     models: dict[str, dict]
     groups: list[list[str]]
     align_jobs: pd.DataFrame
+    align_tasks: pd.DataFrame
     extract_jobs: pd.DataFrame
     figures: list[str]
     left_out: dict[str, str]
@@ -71,6 +76,7 @@ def make_plan(config: dict, model_defaults: dict) -> Plan:
     missing = left_out(align["analyses"], align["metrics"], align["corr"], ood, models)
     runs = theory_runs(config["theory"])
     return Plan(models=models, groups=model_groups, align_jobs=jobs,
+                align_tasks=alignment_tasks(jobs),
                 extract_jobs=extraction_jobs(jobs, models),
                 figures=[name for name in FIGURE_NEEDS if name not in missing],
                 left_out=missing,

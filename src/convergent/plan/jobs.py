@@ -1,8 +1,13 @@
 """The workflow's job tables: which align jobs an analysis makes, and which activations they read.
 
-An align job is one (analysis, model pair, epoch, stimulus set); all its layer pairs, under
-every correlation of ``align.corr``, are scored in one process (the activations read once, and
-half the jobs of a study that asks for both). Per analysis (design.md, "Analyses"):
+The align table has one row per *point*: (analysis, model pair, epoch, stimulus set). The
+workflow runs one align job per *task*: an analysis and a model pair (:data:`TASK_COLUMNS`),
+scoring all of the pair's points of that analysis (every checkpoint of the training analysis,
+every OOD set and its size-matched baseline, ...), all their layer pairs, under every
+correlation of ``align.corr``, in one process: Python and torch start once per pair, not once
+per point, and a paper-scale DAG has a tenth of the jobs. The price: a task reruns whole when
+the activations of any of its points change (a new kept checkpoint reruns the pair's training
+task); extraction stays one job per checkpoint. Per analysis (design.md, "Analyses"):
 
 - ``seeds``: every seed pair of a model, at its first (untrained) and last (trained) checkpoint,
   on its in-distribution set;
@@ -31,6 +36,8 @@ import pandas as pd
 from .models import RESPONSES, family, matched_stimset, modality, read_stimset
 
 ALIGN_COLUMNS = ["analysis", "model_x", "seed_x", "model_y", "seed_y", "epoch", "stimset"]
+#: What names an align task: the columns of :data:`ALIGN_COLUMNS` but the point (epoch, stimset).
+TASK_COLUMNS = ALIGN_COLUMNS[:5]
 EXTRACT_COLUMNS = ["model", "seed", "epoch", "stimset"]
 
 
@@ -122,6 +129,22 @@ def alignment_jobs(models: dict[str, dict], groups: list[list[str]], analyses: l
             for epoch, stimset in settings:
                 rows.append((analysis, mx, sx, my, sy, epoch, stimset))
     return pd.DataFrame(rows, columns=ALIGN_COLUMNS)
+
+
+def alignment_tasks(align_jobs: pd.DataFrame) -> pd.DataFrame:
+    """One row per align task (columns :data:`TASK_COLUMNS`), in the align table's order."""
+    return align_jobs[TASK_COLUMNS].drop_duplicates().reset_index(drop=True)
+
+
+def task_points(align_jobs: pd.DataFrame) -> dict[tuple, list[tuple]]:
+    """Align task (its :data:`TASK_COLUMNS` values as strings, as Snakemake's wildcards
+    give them) → its points, ``(epoch, stimset)`` in the align table's order."""
+    points: dict[tuple, list[tuple]] = {}
+    for row in align_jobs.itertuples(index=False):
+        key = tuple(str(getattr(row, c)) for c in TASK_COLUMNS)
+        epoch = int(row.epoch) if float(row.epoch).is_integer() else float(row.epoch)
+        points.setdefault(key, []).append((epoch, row.stimset))
+    return points
 
 
 def extraction_jobs(align_jobs: pd.DataFrame, models: dict[str, dict]) -> pd.DataFrame:
