@@ -172,10 +172,12 @@ def on_paper(config: Path, align_seconds: float, startup: float) -> None:
     gives resources (a dry run does not tell local rules apart); the others are listed."""
     counts, batches = dry_run(config)
     settings = production()
-    staged = {rule: counts.get(rule, 0) for rule in settings["set-resources"]}
+    # the rules the profile gives resources, and the training rules (one per model: theirs
+    # are the workflow's TRAIN_RESOURCES)
+    gpu_rules = {*settings["set-resources"], *(r for r in counts if r.startswith("train_"))}
+    staged = {rule: counts.get(rule, 0) for rule in gpu_rules}
     align = staged.pop("align")
-    others = {rule: n for rule, n in counts.items() if rule not in settings["set-resources"]
-              and rule != "total"}
+    others = {rule: n for rule, n in counts.items() if rule not in gpu_rules and rule != "total"}
     arrays = {rule.strip() for rule in settings["slurm-array-jobs"].split(",")}
     # at least one sbatch call per array rule and one per job of the other rules; the waves
     # in which jobs become ready add more
