@@ -63,7 +63,7 @@ LOG = {
 #: The result tables (name → formats) and the theory's tables (name → format).
 TABLES = {name: ("parquet", "csv") for name in ("alignment", "accuracy", "training", "models")}
 THEORY_TABLES = {"trajectories": "parquet", "fits": "csv", "final_distance": "csv",
-                 "sweep": "csv"}
+                 "sweep": "csv", "depth": "csv"}
 #: Figures that also write a table of what they show.
 FIGURE_TABLES = {"rotation"}
 
@@ -79,7 +79,7 @@ wildcard_constraints:
     stimset=alternatives([IMAGES, SENTENCES, *OOD, *map(matched_stimset, OOD)]),
     analysis="seeds|cross|training|ood|rotation",
     corr="pearson|spearman",
-    experiment="architectures|sweep|final_distance|digits",
+    experiment="architectures|sweep|final_distance|depth|digits",
     run=r"[A-Za-z0-9_.\-]+",
 
 
