@@ -17,9 +17,17 @@ from convergent.theory.digits import digit_pair_run, followed_pair, load_digit_i
 from convergent.theory.experiment import default_points, fit_trajectory, two_point_run
 from convergent.theory.measure import measure
 from convergent.theory.networks import build_network, input_size
-from convergent.theory.results import (checks, collect, depth_gain, depth_table,
-                                       final_distance_by_architecture, final_distances, run_one,
-                                       summary_markdown, sweep_movement)
+from convergent.theory.results import (
+    checks,
+    collect,
+    depth_gain,
+    depth_table,
+    final_distance_by_architecture,
+    final_distances,
+    run_one,
+    summary_markdown,
+    sweep_movement,
+)
 
 from smk import ROOT
 
@@ -193,7 +201,8 @@ def test_sweep_movement_and_the_checks():
     sweep = sweep_movement(pd.DataFrame(rows))
     np.testing.assert_allclose(sweep.relative_movement, [49.0, 0.05])
     fits = pd.DataFrame([{"experiment": "architectures", "architecture": "default",
-                          "gain": 1.0, "seed": 0, "r2_h": 0.99, "r2_y": 0.97, "r2_w": 0.6, "r2_loss": 0.9},
+                          "gain": 1.0, "seed": 0, "r2_h": 0.99, "r2_y": 0.97, "r2_w": 0.6,
+                          "r2_loss": 0.9},
                          {"experiment": "digits", "architecture": "mlp4x100", "gain": 0.5,
                           "seed": 0,
                           "r2_h": 0.9, "r2_y": 0.9, "r2_w": 0.9, "r2_loss": 0.95}]
