@@ -21,7 +21,7 @@ demo: $(STAMP)
 	@echo "Figures:  results/figures/*.png (and .svg)"
 	@echo "Summary:  results/summary.md"
 	@echo "Tables:   results/tables/{alignment,accuracy,training}.{parquet,csv}"
-	@echo "Theory:   results/theory/ (trajectories, fits, final distance, summary.md, figures/)"
+	@echo "Theory:   results/theory/ (trajectories, fits, final distance, depth, summary.md, figures/)"
 
 # pytest exits 5 when it selects no test: that must fail loudly, never pass quietly.
 test: $(STAMP)

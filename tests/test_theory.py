@@ -62,6 +62,20 @@ def test_the_fit_recovers_known_rates(eta_h, eta_y):
     assert min(fit.r2.values()) > 0.99
 
 
+@pytest.mark.parametrize("initial", [RICH, (0.3, 0.8, 0.9)])
+def test_the_ratio_that_keeps_c_constant_is_the_true_one_and_lsoda_agrees_with_radau(initial):
+    """The fit's starting ratio comes from the conserved quantity in closed form; the default
+    solver (LSODA) must agree with Radau, the stiff solver the spec names."""
+    from convergent.theory.fit import conserved_ratio
+
+    t = np.linspace(0, 3000, 200)
+    fast = solve(initial, 0.01, 0.04, DX2, DY2, t)
+    radau = solve(initial, 0.01, 0.04, DX2, DY2, t, method="Radau")
+    np.testing.assert_allclose(fast, radau, rtol=1e-5, atol=1e-8)
+    assert conserved_ratio(fast[:, 0], fast[:, 1], DX2) == pytest.approx(0.25, rel=1e-4)
+    assert np.isnan(conserved_ratio(np.ones(5), np.zeros(5), DX2))  # nothing moved
+
+
 def test_the_loss_rate_is_recovered():
     t = np.linspace(0, 500, 60)
     h, y, w = solve((0.01, 0.02, 0.015), 0.01, 0.01, DX2, DY2, t).T

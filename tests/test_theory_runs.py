@@ -13,11 +13,21 @@ import yaml
 from convergent.errors import InputError
 from convergent.plan.theory import theory_figures, theory_runs
 from convergent.theory import solve
-from convergent.theory.digits import followed_pair, load_digit_images
+from convergent.theory.digits import digit_pair_run, followed_pair, load_digit_images, read_idx
 from convergent.theory.experiment import default_points, fit_trajectory, two_point_run
 from convergent.theory.measure import measure
 from convergent.theory.networks import build_network, input_size
-from convergent.theory.results import checks, collect, final_distances, run_one, sweep_movement
+from convergent.theory.results import (
+    checks,
+    collect,
+    depth_gain,
+    depth_table,
+    final_distance_by_architecture,
+    final_distances,
+    run_one,
+    summary_markdown,
+    sweep_movement,
+)
 
 from smk import ROOT
 
@@ -104,15 +114,24 @@ def test_the_run_plan_of_the_schema_defaults():
     theory = theory_config()
     runs = theory_runs(theory)
     count = pd.Series([r["experiment"] for r in runs]).value_counts().to_dict()
-    assert count == {"architectures": 11 * 3, "sweep": 7 * 3, "final_distance": 1 + 25,
-                     "digits": 1}
+    # final distance: 50 base trials and the 5 × 5 grid for each of the 11 variants; depth: 4
+    # variants × 3 seeds
+    assert count == {"architectures": 11 * 3, "sweep": 7 * 3, "final_distance": 11 * (50 + 25),
+                     "depth": 4 * 3, "digits": 1}
     keys = [(r["experiment"], r["run"], r["seed"]) for r in runs]
     assert len(set(keys)) == len(keys)
     assert {r["run"] for r in runs if r["experiment"] == "sweep"} >= {"gain0.9", "gain2"}
     default = next(r for r in runs if r["run"] == "default")
     assert default["variant"]["width"] == 500 and default["lr"] == 0.01
     assert theory_figures(theory) == ["theory_trajectories", "theory_loss", "theory_sweep",
-                                      "theory_final_distance", "theory_digits"]
+                                      "theory_final_distance", "theory_depth", "theory_digits"]
+    depth = next(r for r in runs if r["experiment"] == "depth" and r["run"] == "default")
+    assert depth["layers"] == list(range(1, 21))
+    digits = next(r for r in runs if r["experiment"] == "digits")
+    assert digits["variant"]["depth"] == 4 and digits["variant"]["width"] == 100
+    base = [r for r in runs if r["run"] == "tanh_base"]
+    assert sorted(r["seed"] for r in base) == list(range(50))
+    assert {r["placement"] for r in runs if r["experiment"] == "final_distance"} == {"paper"}
 
 
 def test_the_plan_caps_widths_and_names_bad_variants():
@@ -126,26 +145,52 @@ def test_the_plan_caps_widths_and_names_bad_variants():
         theory_runs(theory_config(variants=bad, architectures=["deep"]))
 
 
-def _ode_trajectory(run, dx, dy, eta_h=0.01, eta_y=0.2, epochs=4000):
+def _ode_trajectory(run, dx, dy, eta_h=0.01, eta_y=0.2, epochs=4000, architecture="default"):
     """A trajectory that follows the ODE exactly, labelled like a grid run."""
     t = np.linspace(0, epochs, 200)
     h, y, w = solve((1e-3, 1e-5, 0.0), eta_h, eta_y, dx ** 2, dy ** 2, t).T
-    return pd.DataFrame({"experiment": "final_distance", "run": run, "architecture": "default",
-                         "seed": 0, "gain": 1.0, "dx": dx, "dy": dy, "dx2": dx ** 2,
-                         "dy2": dy ** 2, "epoch": t, "h": h, "y": y, "w": w, "loss": 0.0})
+    return pd.DataFrame({"experiment": "final_distance", "run": run,
+                         "architecture": architecture, "seed": 0, "gain": 1.0, "dx": dx,
+                         "dy": dy, "dx2": dx ** 2, "dy2": dy ** 2, "epoch": t, "h": h, "y": y,
+                         "w": w, "loss": 0.0})
 
 
 def test_final_distances_agree_on_trajectories_that_follow_the_ode():
     grid = [(dx, dy) for dx in (0.5, 1.0, 1.5) for dy in (0.25, 0.5, 1.0)]
-    trajectories = pd.concat([_ode_trajectory(f"dx{dx}_dy{dy}", dx, dy) for dx, dy in grid])
-    fits = pd.DataFrame([{"experiment": "final_distance", "run": "base", "eta_h": 0.01,
-                          "eta_y": 0.2}])
+    trajectories = pd.concat([_ode_trajectory(f"default_dx{dx}_dy{dy}", dx, dy)
+                              for dx, dy in grid])
+    # two base trials whose rates straddle the true ratio 0.05: the geometric mean recovers it
+    fits = pd.DataFrame([{"experiment": "final_distance", "run": "default_base",
+                          "architecture": "default", "seed": s, "eta_h": eta_h, "eta_y": 0.2}
+                         for s, eta_h in ((0, 0.005), (1, 0.02))])
     table = final_distances(trajectories, fits)
-    assert len(table) == 9
+    assert len(table) == 9 and set(table.architecture) == {"default"}
+    assert (table.trials == 2).all()
+    np.testing.assert_allclose(table.eta_ratio, 0.05)
     np.testing.assert_allclose(table.measured, table.predicted, rtol=1e-3)
+    np.testing.assert_allclose(table.ratio, 1.0, rtol=1e-3)
     # and a wrong ratio is visible: the formula is not fitted to the grid
     wrong = final_distances(trajectories, fits.assign(eta_h=0.05))
     assert not np.allclose(wrong.measured, wrong.predicted, rtol=0.05)
+
+
+def test_every_architecture_gets_its_own_rates_and_row():
+    """Two architectures on the same grid: each is predicted with its own base trials, and a
+    grid without base trials is left out rather than predicted with another's rates."""
+    grid = [(dx, dy) for dx in (0.5, 1.5) for dy in (0.5, 1.0)]
+    trajectories = pd.concat(
+        [_ode_trajectory(f"{name}_dx{dx}_dy{dy}", dx, dy, eta_h=eta_h, architecture=name)
+         for name, eta_h in (("a", 0.01), ("b", 0.04), ("c", 0.01)) for dx, dy in grid])
+    fits = pd.DataFrame([{"experiment": "final_distance", "run": f"{name}_base",
+                          "architecture": name, "seed": 0, "eta_h": eta_h, "eta_y": 0.2}
+                         for name, eta_h in (("a", 0.01), ("b", 0.04))])
+    table = final_distances(trajectories, fits)
+    assert sorted(set(table.architecture)) == ["a", "b"]
+    per = final_distance_by_architecture(table).set_index("architecture")
+    assert (per.r2 > 0.999).all() and np.allclose(per.median_ratio, 1.0, rtol=1e-3)
+    swapped = final_distances(trajectories, fits.assign(architecture=["b", "a"],
+                                                        run=["b_base", "a_base"]))
+    assert (final_distance_by_architecture(swapped).r2 < 0.99).all()
 
 
 def test_sweep_movement_and_the_checks():
@@ -156,11 +201,31 @@ def test_sweep_movement_and_the_checks():
     sweep = sweep_movement(pd.DataFrame(rows))
     np.testing.assert_allclose(sweep.relative_movement, [49.0, 0.05])
     fits = pd.DataFrame([{"experiment": "architectures", "architecture": "default",
-                          "r2_h": 0.99, "r2_y": 0.97, "r2_w": 0.6}])
-    grid = pd.DataFrame({"measured": [1.0, 2.0, 3.0], "predicted": [1.1, 2.0, 2.9]})
-    verdicts = {c["check"].split(":")[0] + c["check"][-12:]: c["verdict"]
-                for c in checks({"fits": fits, "final_distance": grid, "sweep": sweep})}
-    assert list(verdicts.values()) == ["pass", "pass", "FAIL", "pass", "pass"]
+                          "gain": 1.0, "seed": 0, "r2_h": 0.99, "r2_y": 0.97, "r2_w": 0.6,
+                          "r2_loss": 0.9},
+                         {"experiment": "digits", "architecture": "mlp4x100", "gain": 0.5,
+                          "seed": 0,
+                          "r2_h": 0.9, "r2_y": 0.9, "r2_w": 0.9, "r2_loss": 0.95}]
+                        + [{"experiment": "depth", "architecture": "default", "seed": 0,
+                            "layer": k, "r2_h": r2, "r2_y": 0.9, "r2_w": 0.8, "eta_h": 1e-3,
+                            "eta_y": 1e-2} for k, r2 in ((1, 0.5), (2, 0.7), (3, 0.9),
+                                                         (4, 0.95))])
+    grid = pd.DataFrame({"architecture": ["a"] * 3 + ["b"] * 3,
+                         "measured": [1.0, 2.0, 3.0, 1.0, 2.0, 3.0],
+                         "predicted": [1.1, 2.0, 2.9, 2.0, 1.0, 2.0], "trials": 2})
+    grid["ratio"] = grid.measured / grid.predicted
+    tables = {"fits": fits, "final_distance": grid, "sweep": sweep,
+              "depth": depth_table(fits)}
+    found = {c["check"]: c for c in checks(tables)}
+    verdicts = [c["verdict"] for c in found.values()]
+    # r2_h, r2_y pass, r2_w fails, architecture a passes, b fails, sweep, digits, depth pass
+    assert verdicts == ["pass", "pass", "FAIL", "pass", "FAIL", "pass", "pass", "pass"]
+    assert all(c["source"] for c in found.values())
+    depth = depth_gain(tables["depth"]).iloc[0]
+    assert depth.early == pytest.approx(0.6) and depth.late == pytest.approx(0.925)
+    summary = summary_markdown(tables)
+    assert "| final distance, b: R² of measured vs predicted h(∞) |" in summary
+    assert summary.count("| FAIL |") == 2 and "## Fit per hidden layer" in summary
     empty = checks({"fits": fits.iloc[:0], "final_distance": grid.iloc[:0],
                     "sweep": sweep.iloc[:0]})
     assert {c["verdict"] for c in empty} == {"n/a"}
@@ -174,6 +239,94 @@ def test_the_digit_pair_is_one_zero_and_one_one_per_seed():
     assert followed_pair(labels, (0, 1), seed=0) == (a, b) != followed_pair(labels, (0, 1), 1)
     with pytest.raises(InputError, match="no MNIST"):
         load_digit_images("mnist", "/nonexistent")
+    with pytest.raises(InputError, match="needs the folder"):
+        load_digit_images("mnist", None)
+
+
+def _write_idx(path, array, gz=False):
+    """An IDX file of unsigned bytes (the MNIST format), written by hand."""
+    import gzip
+
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
+        int(n).to_bytes(4, "big") for n in array.shape)
+    (gzip.open if gz else open)(path, "wb").write(header + array.astype(np.uint8).tobytes())
+
+
+def test_mnist_is_read_from_its_idx_files_plain_or_under_torchvisions_folder(tmp_path):
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, size=(12, 28, 28))
+    labels = np.array([3, 0, 1, 7, 1, 0, 9, 2, 0, 1, 5, 4])
+    _write_idx(tmp_path / "train-images-idx3-ubyte", pixels)
+    _write_idx(tmp_path / "train-labels-idx1-ubyte", labels)
+    images, read = load_digit_images("mnist", str(tmp_path))
+    assert images.shape == (12, 784) and images.dtype == torch.float32
+    np.testing.assert_allclose(images[4].numpy(), pixels[4].ravel() / 255.0, rtol=1e-6)
+    assert read.tolist() == labels.tolist()
+    # torchvision's layout, gzipped
+    raw = tmp_path / "tv" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    _write_idx(raw / "train-images-idx3-ubyte.gz", pixels, gz=True)
+    _write_idx(raw / "train-labels-idx1-ubyte.gz", labels, gz=True)
+    again, _ = load_digit_images("mnist", str(tmp_path / "tv"))
+    assert torch.equal(images, again)
+    # a truncated file and a file that is not IDX are named
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "train-images-idx3-ubyte").write_bytes(
+        (tmp_path / "train-images-idx3-ubyte").read_bytes()[:-10])
+    with pytest.raises(InputError, match="its header says"):
+        read_idx(tmp_path / "bad" / "train-images-idx3-ubyte")
+    (tmp_path / "bad" / "train-labels-idx1-ubyte").write_text("hello")
+    with pytest.raises(InputError, match="not an IDX file"):
+        read_idx(tmp_path / "bad" / "train-labels-idx1-ubyte")
+
+
+def test_the_digit_pairs_loss_needs_the_data_sets_mean_target():
+    """Mini-batch training on the bundled digits: the pair's mean output first relaxes to the
+    data set's mean one-hot target and stays there while the classes are not yet told apart.
+    The two-target loss fits that; the pair-only formula (two points trained alone, full
+    batch), whose mean can only decay to the pair's own target, cannot."""
+    spec = {"experiment": "digits", "run": "digits", "seed": 0, "architecture": "mlp",
+            "variant": {"depth": 4, "width": 32, "activation": "leaky_relu", "gain": 0.5,
+                        "layer": 2}, "fit": True, "epochs": 30, "source": "digits",
+            "root": None, "pair": [0, 1], "lr": 0.003, "batch_size": 64, "record_every": 2}
+    trajectory = digit_pair_run(spec)
+    terms = trajectory.attrs["loss_terms"]
+    # ȳ_D ≈ 0.1 everywhere (the classes are balanced), ȳ* = 0.5 at digits 0 and 1:
+    # ‖ȳ_D − ȳ*‖² ≈ 2 · 0.16 + 8 · 0.01
+    assert terms["target_gap"] == pytest.approx(0.4, abs=2e-3)
+    dataset, _ = fit_trajectory(trajectory, trajectory.attrs["dx2"], 2.0)
+    pair = trajectory.copy()
+    pair.attrs = {k: v for k, v in trajectory.attrs.items() if k != "loss_terms"}
+    paper, _ = fit_trajectory(pair, pair.attrs["dx2"], 2.0)
+    assert dataset["r2_loss"] >= 0.9 > paper["r2_loss"], (dataset, paper)
+    assert dataset["eta_target"] < dataset["eta_ybar"]
+    with pytest.raises(InputError, match="loss_target"):
+        digit_pair_run({**spec, "loss_target": "class"})
+
+
+def test_a_depth_run_fits_every_hidden_layer_and_the_controls_build():
+    variant = {**VARIANTS["default"], "depth": 4, "width": 16, "layer": 2}
+    table, fits = run_one(_spec("default", variant, epochs=200, layers=[1, 2, 3, 4],
+                                experiment="depth"))
+    assert [f["layer"] for f in fits] == [1, 2, 3, 4]
+    assert table.groupby("layer").epoch.count().tolist() == [201] * 4
+    # y and w do not depend on the layer; h does
+    by_layer = table.pivot(index="epoch", columns="layer", values="y")
+    np.testing.assert_allclose(by_layer[1], by_layer[4])
+    assert not np.allclose(table[table.layer == 1].h, table[table.layer == 4].h)
+    assert all(f["eta_h"] > 0 for f in fits)
+    # the final-distance controls: inputs symmetric about 0, and a network without biases
+    points = default_points(dx=1.5, placement="symmetric")
+    assert float(points.x_a[0]) == -0.75 and float(points.x_b[0]) == 0.75
+    model, _ = build_network({**variant, "bias": False}, seed=0)
+    assert not [n for n, _ in model.named_parameters() if n.endswith("bias")]
+    run = two_point_run(_spec("default", {**variant, "bias": False}, epochs=3,
+                              placement="symmetric"))
+    assert len(run) == 4
+    with pytest.raises(InputError, match="placement"):
+        default_points(placement="centred")
+    with pytest.raises(InputError, match="layer 9"):
+        two_point_run(_spec("default", variant, epochs=3, layers=[9]))
 
 
 @pytest.fixture(scope="module")
@@ -182,14 +335,17 @@ def tiny_theory(tmp_path_factory):
     theory = theory_config(seeds=[0], epochs=120, record_every=2, max_width=24,
                            architectures=["default", "cnn"],
                            sweep={"gains": [1.0, 2.0]},
-                           final_distance={"dx": [0.5, 1.5], "dy": [0.25, 1.0]},
+                           final_distance={"architectures": ["shallow", "default"],
+                                           "trials": 2, "epochs": 120, "dx": [0.5, 1.5],
+                                           "dy": [0.25, 1.0]},
+                           depth={"architectures": ["shallow"], "seeds": 1},
                            digits={"epochs": 3, "width": 16, "record_every": 1})
     out = tmp_path_factory.mktemp("theory")
     paths = []
     for k, spec in enumerate(theory_runs(theory)):
-        table, fit = run_one(spec)
+        table, fits = run_one(spec)
         table.to_parquet(out / f"run{k}.parquet")
-        pd.DataFrame([fit]).to_csv(out / f"run{k}.csv", index=False)
+        pd.DataFrame(fits).to_csv(out / f"run{k}.csv", index=False)
         paths.append((out / f"run{k}.parquet", out / f"run{k}.csv"))
     tables = collect([p for p, _ in paths], [f for _, f in paths], outputs(out / "tables"))
     return out / "tables", tables, paths
@@ -198,7 +354,7 @@ def tiny_theory(tmp_path_factory):
 #: Where collect writes each output, by name (the workflow names its own paths).
 OUTPUT_FILES = {"trajectories": "trajectories.parquet", "fits": "fits.csv",
                 "final_distance": "final_distance.csv", "sweep": "sweep.csv",
-                "summary": "summary.md"}
+                "depth": "depth.csv", "summary": "summary.md"}
 
 
 def outputs(folder):
@@ -216,21 +372,30 @@ def test_collect_writes_every_table(tiny_theory):
                    "h_theory", "loss_theory"):
         assert column in trajectories
     assert set(trajectories.experiment) == {"architectures", "sweep", "final_distance",
-                                            "digits"}
+                                            "depth", "digits"}
     fits = pd.read_csv(folder / "fits.csv")
     for column in ("architecture", "gain", "eta_h", "eta_y", "eta_ybar", "r2_h", "r2_y",
                    "r2_w", "r2_loss"):
         assert column in fits
-    # grid runs are not fitted; everything else is
-    assert len(fits) == 2 + 2 + 1 + 1
+    # grid runs are not fitted; everything else is: architectures 2, sweep 2, 2 base trials of
+    # 2 variants, the 2 layers of the shallow depth run, digits 1
+    assert len(fits) == 2 + 2 + 2 * 2 + 2 + 1
     assert (fits.eta_h > 0).all() and (fits.eta_y > 0).all()
     distance = pd.read_csv(folder / "final_distance.csv")
-    assert list(distance.columns[:4]) == ["dx", "dy", "measured", "predicted"]
-    assert len(distance) == 4 and (distance.predicted > 0).all()
+    assert list(distance.columns[:5]) == ["architecture", "dx", "dy", "measured", "predicted"]
+    assert len(distance) == 2 * 4 and (distance.predicted > 0).all()
+    assert sorted(set(distance.architecture)) == ["default", "shallow"]
+    assert (distance.trials == 2).all()
+    depth = pd.read_csv(folder / "depth.csv")
+    assert list(depth.columns[:7]) == ["architecture", "layer", "r2_h", "r2_y", "r2_w", "eta_h",
+                                       "eta_y"]
+    assert depth.layer.tolist() == [1, 2]
     summary = (folder / "summary.md").read_text()
-    assert "final distance: R²" in summary and "| architectures | cnn |" in summary
+    assert "final distance, shallow: R²" in summary and "| architectures | cnn |" in summary
+    assert "depth, shallow:" in summary and "digit pair: mean R² of the fitted loss" in summary
     # the theory columns are the ODE solved with the fitted rates
-    run = trajectories[(trajectories.run == "default")]
+    run = trajectories[(trajectories.experiment == "architectures")
+                       & (trajectories.run == "default")]
     fit = fits[fits.run == "default"].iloc[0]
     again = solve(run[["h", "y", "w"]].iloc[0], fit.eta_h, fit.eta_y, run.dx2.iloc[0],
                   run.dy2.iloc[0], run.epoch)
@@ -239,8 +404,8 @@ def test_collect_writes_every_table(tiny_theory):
 
 
 @pytest.mark.parametrize("name,panels", [("theory_trajectories", 6), ("theory_loss", 2),
-                                         ("theory_sweep", 2), ("theory_final_distance", 1),
-                                         ("theory_digits", 4)])
+                                         ("theory_sweep", 5), ("theory_final_distance", 2),
+                                         ("theory_depth", 2), ("theory_digits", 4)])
 def test_every_theory_figure_is_drawn(tiny_theory, tmp_path, name, panels):
     from convergent.analysis.tables import load_tables
     from convergent.figures.theory import THEORY_FIGURES
@@ -285,7 +450,7 @@ def test_collect_writes_each_output_where_told_and_needs_every_one(tiny_theory, 
     pd.testing.assert_frame_equal(pd.read_parquet(where["fits"]),
                                   pd.read_csv(folder / "fits.csv"), check_dtype=False)
     assert where["summary"].read_text() == (folder / "summary.md").read_text()
-    for name in ("final_distance", "sweep"):
+    for name in ("final_distance", "sweep", "depth"):
         assert where[name].read_text() == (folder / f"{name}.csv").read_text()
     with pytest.raises(InputError, match="no path for summary"):
         collect([paths[0][0]], [paths[0][1]], {k: v for k, v in where.items()

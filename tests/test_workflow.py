@@ -126,8 +126,9 @@ def test_the_theory_runs_as_its_own_target_and_reruns_only_what_changed(tmp_path
     runs, and `all` never asks for them."""
     work = workspace(tmp_path)
     plan = job_counts(snakemake(work, "-n", "theory").stdout)
-    # architectures 2 + sweep 2 + final-distance base and 2 grid points + digits 1
-    assert plan["theory_run"] == 8 and plan["theory_collect"] == 1, plan
+    # architectures 2 + sweep 2 + final-distance 1 base trial and 2 grid points + depth 1
+    # + digits 1
+    assert plan["theory_run"] == 9 and plan["theory_collect"] == 1, plan
     assert {"train_vision_vgg11", "align", "aggregate"}.isdisjoint(plan), plan
     snakemake(work, "theory")
     out = work / "results" / "theory"
@@ -135,10 +136,12 @@ def test_the_theory_runs_as_its_own_target_and_reruns_only_what_changed(tmp_path
     assert {"architecture", "seed", "gain", "epoch", "h", "y", "w", "loss"} <= set(
         trajectories.columns)
     assert len(pd.read_csv(out / "final_distance.csv")) == 2
+    depth = pd.read_csv(out / "depth.csv")
+    assert list(depth.layer) == [1, 2] and set(depth.architecture) == {"shallow"}
     assert "| required result |" in (out / "summary.md").read_text()
     figures = {p.name for p in (out / "figures").iterdir()}
     assert figures == {f"theory_{f}.{ext}" for f in ("trajectories", "loss", "sweep",
-                                                      "final_distance", "digits")
+                                                      "final_distance", "depth", "digits")
                        for ext in ("png", "svg")}
     again = snakemake(work, "-n", "theory")
     assert "Nothing to be done" in again.stdout + again.stderr

@@ -319,8 +319,11 @@ def _run_theory_run(args) -> int:
     from .theory.results import write_run
 
     _device("cpu", args.threads)
-    fit = write_run(args.spec, args.trajectory, args.fit)
-    print(json.dumps({k: v for k, v in fit.items() if k.startswith(("eta", "r2"))}))
+    fits = write_run(args.spec, args.trajectory, args.fit)
+    # one line per fitted layer (a depth run fits every hidden layer), the layer named
+    for fit in fits:
+        print(json.dumps({k: v for k, v in fit.items() if k == "layer"
+                          or k.startswith(("eta", "r2"))}))
     return 0
 
 

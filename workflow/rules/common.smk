@@ -72,7 +72,7 @@ TRAIN_RESOURCES = {"gpu": 1, "mem_mb": 16000, "runtime": 1440}
 #: The result tables (name → formats) and the theory's tables (name → format).
 TABLES = {name: ("parquet", "csv") for name in ("alignment", "accuracy", "training", "models")}
 THEORY_TABLES = {"trajectories": "parquet", "fits": "csv", "final_distance": "csv",
-                 "sweep": "csv"}
+                 "sweep": "csv", "depth": "csv"}
 #: Figures that also write a table of what they show.
 FIGURE_TABLES = {"rotation"}
 
@@ -87,7 +87,7 @@ wildcard_constraints:
     epoch=r"\d+(\.\d+)?",  # whole epochs, and fractions of epoch 1 (epoch_label)
     stimset=alternatives([IMAGES, SENTENCES, *OOD, *map(matched_stimset, OOD)]),
     analysis="seeds|cross|training|ood|rotation",
-    experiment="architectures|sweep|final_distance|digits",
+    experiment="architectures|sweep|final_distance|depth|digits",
     run=r"[A-Za-z0-9_.\-]+",
 
 

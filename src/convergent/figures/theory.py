@@ -1,8 +1,9 @@
 """Figures of the two-point effective theory, drawn from its tables (the ones
 :func:`convergent.theory.results.collect` writes, read by
 :func:`convergent.analysis.tables.load_tables`): measured trajectories against the fitted theory
-per architecture, the loss curves, the initial-scale sweep, the final-distance check, the digit
-pair. The numbers in the titles come from :mod:`convergent.theory.results`."""
+per architecture, the loss curves, the initial-scale sweep (the paper's Fig. 3), the
+final-distance check per architecture (Fig. 5), the fit per hidden layer, the digit pair
+(Fig. 4). The numbers in the titles come from :mod:`convergent.theory.results`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ import pandas as pd
 
 from ..analysis.tables import load_tables
 from ..errors import InputError
-from ..theory.results import experiment_runs, final_distance_r2, mean_r2
+from ..theory.results import (
+    experiment_runs,
+    final_distance_by_architecture,
+    mean_r2,
+)
 from .base import panels, save
 
 QUANTITIES = {"h": "h = ‖Δh‖²", "y": "y = ‖Δŷ‖²", "w": "w = Δŷ·(Δŷ − Δy*)"}
@@ -73,43 +78,103 @@ def theory_loss(tables, out) -> list:
 
 
 def theory_sweep(tables, out) -> list:
-    """Left: relative movement |h(T) − h(0)| / h(0) against the initial gain (rich → lazy).
-    Right: h(t) / h(0) per gain."""
+    """The paper's Fig. 3 for the first seed: h, y, w and the loss at every initial gain,
+    measured (dots) against the theory fitted to that run (lines; the loss with its own
+    fitted η_ȳ), so that the plateaus at small gains and the breakdown at large ones show;
+    then the relative movement |h(T) − h(0)| / h(0) against the gain (rich → lazy)."""
     sweep = tables["sweep"]
     if sweep.empty:
         raise InputError("the theory tables hold no sweep runs")
     runs = experiment_runs(tables["trajectories"], "sweep")
-    fig, (left, right) = panels(2)
-    by_gain = sweep.groupby("gain").relative_movement
-    left.errorbar(by_gain.mean().index, by_gain.mean(), yerr=by_gain.std().fillna(0), fmt="o-")
-    left.set(yscale="log", xlabel="initial gain", ylabel="|h(T) − h(0)| / h(0)",
-             title="representation movement: rich → lazy")
+    runs = runs[runs.seed == runs.seed.min()]
+    fig, axes = panels(5, width=3.3, height=3.0)
     gains = sorted(runs.gain.unique())
-    for k, gain in enumerate(gains):
-        run = runs[(runs.gain == gain) & (runs.seed == runs.seed.min())]
-        right.plot(run.epoch, run.h / run.h.iloc[0], color=plt.cm.plasma(k / max(1, len(gains))),
-                   label=f"gain {gain:g}")
-    right.set(yscale="log", xlabel="epoch", ylabel="h(t) / h(0)", title="first seed")
-    right.legend(fontsize=7)
+    for ax, quantity in zip(axes, [*QUANTITIES, "loss"], strict=False):
+        for k, gain in enumerate(gains):
+            run = runs[runs.gain == gain]
+            colour = plt.cm.plasma(k / max(1, len(gains)) * 0.9)
+            step = max(1, len(run) // 40)
+            ax.plot(run.epoch.iloc[::step], run[quantity].iloc[::step], "o", ms=2.2,
+                    color=colour, alpha=0.7)
+            ax.plot(run.epoch, run[f"{quantity}_theory"], "-", lw=1.1, color=colour,
+                    label=f"gain {gain:g} (R² {mean_r2(run, quantity):.2f})")
+        if quantity in ("h", "loss"):
+            # the plateaus and the orders of magnitude between gains show on a log scale
+            ax.set_yscale("log")
+        ax.set_title(QUANTITIES.get(quantity, "loss (½ MSE)"), fontsize=8)
+        ax.set_xlabel("epoch", fontsize=7)
+        ax.tick_params(labelsize=7)
+    axes[0].legend(fontsize=6)
+    movement = axes[4]
+    by_gain = sweep.groupby("gain").relative_movement
+    movement.errorbar(by_gain.mean().index, by_gain.mean(), yerr=by_gain.std().fillna(0),
+                      fmt="o-")
+    movement.set(yscale="log", xlabel="initial gain", ylabel="|h(T) − h(0)| / h(0)")
+    movement.set_title("representation movement: rich → lazy", fontsize=8)
     save(fig, out)
-    return [left, right]
+    return list(axes)
 
 
 def theory_final_distance(tables, out) -> list:
-    """Measured h at convergence against the formula's h(∞), over the (‖Δx‖, ‖Δy*‖) grid."""
+    """The paper's Fig. 5, one panel per architecture: measured h at convergence against the
+    formula's h(∞) with the architecture's averaged rates, one dot per grid run."""
     grid = tables["final_distance"]
-    if len(grid) < 2:
-        raise InputError("the final-distance table needs at least two grid runs")
-    fig, (ax,) = panels(1, width=4.6, height=4.2)
-    points = ax.scatter(grid.predicted, grid.measured, c=grid.dy, cmap="viridis",
-                        s=14 + 40 * grid.dx)
-    top = float(max(grid.predicted.max(), grid.measured.max())) * 1.05
-    ax.plot([0, top], [0, top], "k--", lw=0.8)
-    fig.colorbar(points, ax=ax, label="‖Δy*‖ (size: ‖Δx‖)")
-    ax.set(xlabel="predicted h(∞)", ylabel="measured h at the last epoch",
-           title=f"final distance: R² {final_distance_r2(grid):.3f}")
+    summary = final_distance_by_architecture(grid)
+    if summary.empty or (summary.runs < 2).all():
+        raise InputError("the final-distance table needs at least two grid runs of an "
+                         "architecture")
+    cols = min(4, len(summary))
+    rows = -(-len(summary) // cols)
+    fig, grid_axes = plt.subplots(rows, cols, figsize=(3.5 * cols, 3.2 * rows), squeeze=False)
+    flat = list(grid_axes.ravel())
+    for ax in flat[len(summary):]:
+        ax.axis("off")
+    axes = flat[:len(summary)]
+    for ax, row in zip(axes, summary.itertuples(), strict=True):
+        own = grid[grid.architecture == row.architecture]
+        points = ax.scatter(own.predicted, own.measured, c=own.dy, cmap="viridis",
+                            s=10 + 30 * own.dx, vmin=grid.dy.min(), vmax=grid.dy.max())
+        top = float(max(own.predicted.max(), own.measured.max())) * 1.05
+        ax.plot([0, top], [0, top], "k--", lw=0.8)
+        ax.set_title(f"{row.architecture}: R² {row.r2:.2f}, median meas./pred. "
+                     f"{row.median_ratio:.2f}\n({row.trials} trials for the rates)", fontsize=8)
+        ax.set_xlabel("predicted h(∞)", fontsize=7)
+        ax.tick_params(labelsize=7)
+    for ax in grid_axes[:, 0]:
+        ax.set_ylabel("measured h at the last epoch", fontsize=7)
+    fig.colorbar(points, ax=axes[-1], label="‖Δy*‖ (size: ‖Δx‖)")
     save(fig, out)
-    return [ax]
+    return axes
+
+
+def theory_depth(tables, out) -> list:
+    """The theory fitted at every hidden layer: R² of h, y and w (left, one line style per
+    quantity, one colour per architecture) and the fitted η_h, η_y (right) against the
+    layer's relative depth (layer / hidden layers), so that networks of different depth share
+    the axis."""
+    depth = tables["depth"]
+    if depth.empty:
+        raise InputError("the theory tables hold no depth runs")
+    fig, (fit, rates) = panels(2, width=4.6, height=3.6)
+    names = list(dict.fromkeys(depth.architecture))
+    for k, name in enumerate(names):
+        own = depth[depth.architecture == name].sort_values("layer")
+        where = own.layer / own.layer.max()
+        colour = plt.cm.tab10(k % 10)
+        for quantity, style in (("r2_h", "o-"), ("r2_y", "s--"), ("r2_w", "^:")):
+            fit.plot(where, own[quantity], style, ms=3, color=colour,
+                     label=f"{name} {quantity[3:]}")
+        rates.plot(where, own.eta_h, "o-", ms=3, color=colour, label=f"{name} η_h")
+        rates.plot(where, own.eta_y, "s--", ms=3, color=colour, label=f"{name} η_y")
+    fit.set(xlabel="layer / hidden layers", ylabel="R² of the fitted theory",
+            ylim=(max(-0.5, float(depth[["r2_h", "r2_y", "r2_w"]].min().min()) - 0.05), 1.02))
+    fit.set_title("fit quality per layer", fontsize=9)
+    rates.set(xlabel="layer / hidden layers", ylabel="fitted rate", yscale="log")
+    rates.set_title("effective rates per layer", fontsize=9)
+    fit.legend(fontsize=6, ncol=2)
+    rates.legend(fontsize=6, ncol=2)
+    save(fig, out)
+    return [fit, rates]
 
 
 def theory_digits(tables, out) -> list:
@@ -127,7 +192,7 @@ def theory_digits(tables, out) -> list:
 
 THEORY_FIGURES = {"theory_trajectories": theory_trajectories, "theory_loss": theory_loss,
                   "theory_sweep": theory_sweep, "theory_final_distance": theory_final_distance,
-                  "theory_digits": theory_digits}
+                  "theory_depth": theory_depth, "theory_digits": theory_digits}
 
 
 def draw_theory(name: str, tables, out) -> None:

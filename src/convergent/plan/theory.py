@@ -9,9 +9,13 @@ Experiments and their run names:
 - ``architectures``: one run per selected variant and seed (run = the variant's name);
 - ``sweep``: the sweep's variant at each gain (run = ``gain<g>``), learning rate scaled by the
   initial tangent-kernel scale relative to ``reference_gain`` when ``lr_scale`` is ``ntk``;
-- ``final_distance``: a ``base`` run at the default points whose fit gives η_h/η_y, then every
-  (dx, dy) of the grid (run = ``dx<dx>_dy<dy>``), trained for the grid's own (longer) epochs
-  to converge, and not fitted;
+- ``final_distance``: for each variant of ``final_distance.architectures``, ``trials`` base runs
+  (seeds 0 … trials − 1) at the default distances, each fitted, whose rates averaged give the
+  variant's η_h/η_y (run = ``<variant>_base``); then every (dx, dy) of the grid, one trial each
+  (run = ``<variant>_dx<dx>_dy<dy>``, the grid's ``seed``), not fitted; all trained for the
+  grid's own (longer) epochs to converge, inputs placed as ``final_distance.placement`` says;
+- ``depth``: each variant of ``depth.architectures`` × the first ``depth.seeds`` seeds, h
+  recorded at every hidden layer and the theory fitted at each (run = the variant's name);
 - ``digits``: the real-data pair (run = ``digits``).
 """
 
@@ -20,7 +24,7 @@ from __future__ import annotations
 import itertools
 
 DEFAULT_DX, DEFAULT_DY = 1.0, 0.5 ** 0.5
-EXPERIMENTS = ("architectures", "sweep", "final_distance", "digits")
+EXPERIMENTS = ("architectures", "sweep", "final_distance", "depth", "digits")
 
 
 def _number(value: float) -> str:
@@ -31,6 +35,7 @@ def _number(value: float) -> str:
 def variant(theory: dict, name: str) -> dict:
     """The variant ``name`` with the config's ``max_width`` applied (the demo's reduction)."""
     spec = dict(theory["variants"][name])
+    spec.setdefault("bias", True)
     if spec["layer"] > spec["depth"]:
         raise ValueError(f"theory.variants.{name}.layer: {spec['layer']} is deeper than the "
                          f"network ({spec['depth']} hidden layers)")
@@ -51,12 +56,19 @@ def _two_point(theory: dict, experiment: str, run: str, seed: int, name: str, *,
             "record_every": theory["record_every"], "dx": dx, "dy": dy, "fit": fit, **extra}
 
 
+def _hidden_layers(spec: dict) -> int:
+    """How many hidden layers a variant has (its ``depth``: layers, blocks or convolutions)."""
+    return spec["depth"]
+
+
 def theory_runs(theory: dict) -> list[dict]:
     """Every run of the configured experiments, in a stable order."""
     runs = []
+    grid, depth = theory["final_distance"], theory["depth"]
     for key, names in (("architectures", theory["architectures"]),
                        ("sweep.architecture", [theory["sweep"]["architecture"]]),
-                       ("final_distance.architecture", [theory["final_distance"]["architecture"]])):
+                       ("final_distance.architectures", grid["architectures"]),
+                       ("depth.architectures", depth["architectures"])):
         unknown = [n for n in names if n not in theory["variants"]]
         if unknown:
             raise ValueError(f"theory.{key}: no variant named {', '.join(unknown)} "
@@ -71,13 +83,22 @@ def theory_runs(theory: dict) -> list[dict]:
                                    sweep["architecture"], gain=gain, lr_scale=sweep["lr_scale"],
                                    reference_gain=sweep["reference_gain"]))
     if "final_distance" in theory["experiments"]:
-        grid = theory["final_distance"]
-        name, seed = grid["architecture"], grid["seed"]
-        runs.append(_two_point(theory, "final_distance", "base", seed, name,
-                               epochs=grid["epochs"]))
-        for dx, dy in itertools.product(grid["dx"], grid["dy"]):
-            runs.append(_two_point(theory, "final_distance", f"dx{_number(dx)}_dy{_number(dy)}",
-                                   seed, name, dx=dx, dy=dy, fit=False, epochs=grid["epochs"]))
+        placement = grid["placement"]
+        for name in grid["architectures"]:
+            for seed in range(grid["trials"]):
+                runs.append(_two_point(theory, "final_distance", f"{name}_base", seed, name,
+                                       epochs=grid["epochs"], placement=placement))
+            for dx, dy in itertools.product(grid["dx"], grid["dy"]):
+                runs.append(_two_point(theory, "final_distance",
+                                       f"{name}_dx{_number(dx)}_dy{_number(dy)}", grid["seed"],
+                                       name, dx=dx, dy=dy, fit=False, epochs=grid["epochs"],
+                                       placement=placement))
+    if "depth" in theory["experiments"]:
+        for name, seed in itertools.product(depth["architectures"],
+                                            theory["seeds"][:depth["seeds"]]):
+            spec = variant(theory, name)
+            runs.append(_two_point(theory, "depth", name, seed, name,
+                                   layers=list(range(1, _hidden_layers(spec) + 1))))
     if "digits" in theory["experiments"]:
         digits = dict(theory["digits"])
         spec = {key: digits.pop(key) for key in ("depth", "width", "activation", "gain", "layer")}
@@ -91,7 +112,7 @@ def theory_runs(theory: dict) -> list[dict]:
 #: Each theory figure → the experiment whose runs it draws.
 THEORY_FIGURE_NEEDS = {"theory_trajectories": "architectures", "theory_loss": "architectures",
                        "theory_sweep": "sweep", "theory_final_distance": "final_distance",
-                       "theory_digits": "digits"}
+                       "theory_depth": "depth", "theory_digits": "digits"}
 
 
 def theory_figures(theory: dict) -> list[str]:

@@ -27,22 +27,35 @@ class TwoPoint:
 
 
 @torch.no_grad()
-def measure(model: nn.Module, layer: nn.Module, points: TwoPoint) -> dict[str, float]:
-    """h, y, w, the ½-MSE loss over the two points and ‖ȳ − ȳ*‖², from one forward pass of
-    both inputs, reading the representation at the output of ``layer``."""
-    seen = {}
-    hook = layer.register_forward_hook(lambda _m, _i, out: seen.__setitem__("h", out))
+def measure_layers(model: nn.Module, layers: list[nn.Module], points: TwoPoint
+                   ) -> dict[str, float | list[float]]:
+    """As :func:`measure`, with ``h`` the list of squared distances at the output of each of
+    ``layers`` (one forward pass for all of them)."""
+    seen: dict[int, torch.Tensor] = {}
+    hooks = [layer.register_forward_hook(
+        lambda _m, _i, out, k=k: seen.__setitem__(k, out)) for k, layer in enumerate(layers)]
     try:
         out = model(torch.stack([points.x_a, points.x_b]))
     finally:
-        hook.remove()
-    rep = seen["h"].flatten(1)
+        for hook in hooks:
+            hook.remove()
     targets = torch.stack([points.target_a, points.target_b]).to(out)
     d_out, d_target = out[1] - out[0], targets[1] - targets[0]
+    distances = []
+    for k in range(len(layers)):
+        rep = seen[k].flatten(1)
+        distances.append(float(((rep[1] - rep[0]) ** 2).sum()))
     return {
-        "h": float(((rep[1] - rep[0]) ** 2).sum()),
+        "h": distances,
         "y": float((d_out ** 2).sum()),
         "w": float(d_out @ (d_out - d_target)),
         "loss": float(0.5 * ((out - targets) ** 2).sum(dim=1).mean()),
         "mean_gap": float(((out.mean(0) - targets.mean(0)) ** 2).sum()),
     }
+
+
+def measure(model: nn.Module, layer: nn.Module, points: TwoPoint) -> dict[str, float]:
+    """h, y, w, the ½-MSE loss over the two points and ‖ȳ − ȳ*‖², from one forward pass of
+    both inputs, reading the representation at the output of ``layer``."""
+    measured = measure_layers(model, [layer], points)
+    return {**measured, "h": measured["h"][0]}

@@ -11,7 +11,10 @@ A variant is a plain dict (the config's ``theory.variants`` entries), with ``kin
   ``kernel`` (same padding), ``activation``, then a linear read-out of the flattened signal. Its
   input is a signal of ``length`` samples; hidden layer k is the output of the k-th activation.
 
-Every weight is Xavier-normal with ``gain``, every bias zero (the paper's initialisation).
+Every weight is Xavier-normal with ``gain``, every bias zero (the paper's initialisation). With
+``bias: false`` the network has no biases at all (they stay zero during training): the control
+that tests whether the trained biases are what makes deep variants miss the final-distance
+formula.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ def _initialise(model: nn.Module, gain: float) -> None:
     for module in model.modules():
         if isinstance(module, (nn.Linear, nn.Conv1d)):
             nn.init.xavier_normal_(module.weight, gain=gain)
-            nn.init.zeros_(module.bias)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
 
 
 def _activation(name: str) -> nn.Module:
@@ -42,9 +46,9 @@ def _activation(name: str) -> nn.Module:
 class ResidualBlock(nn.Module):
     """z + act(W z + b)."""
 
-    def __init__(self, width: int, activation: str):
+    def __init__(self, width: int, activation: str, bias: bool = True):
         super().__init__()
-        self.linear, self.act = nn.Linear(width, width), _activation(activation)
+        self.linear, self.act = nn.Linear(width, width, bias=bias), _activation(activation)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return z + self.act(self.linear(z))
@@ -54,15 +58,15 @@ class ConvNet1d(nn.Module):
     """(batch, length) signals → ``depth`` same-padded Conv1d layers → linear read-out."""
 
     def __init__(self, depth: int, channels: int, kernel: int, length: int, activation: str,
-                 d_out: int):
+                 d_out: int, bias: bool = True):
         super().__init__()
         layers, c_in = [], 1
         for _ in range(depth):
-            layers += [nn.Conv1d(c_in, channels, kernel, padding=kernel // 2),
+            layers += [nn.Conv1d(c_in, channels, kernel, padding=kernel // 2, bias=bias),
                        _activation(activation)]
             c_in = channels
         self.features = nn.Sequential(*layers)
-        self.readout = nn.Linear(channels * length, d_out)
+        self.readout = nn.Linear(channels * length, d_out, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.readout(self.features(x[:, None, :]).flatten(1))
@@ -73,18 +77,20 @@ def _mlp(spec: dict, d_in: int, d_out: int) -> tuple[nn.Module, list[nn.Module]]
     layers: list[nn.Module] = []
     hidden = []
     for a, b in zip(sizes[:-1], sizes[1:], strict=True):
-        layers += [nn.Linear(a, b), _activation(spec["activation"])]
+        layers += [nn.Linear(a, b, bias=spec.get("bias", True)), _activation(spec["activation"])]
         if spec.get("dropout", 0.0) > 0:
             layers.append(nn.Dropout(spec["dropout"]))
         hidden.append(layers[-1])
-    layers.append(nn.Linear(spec["width"], d_out))
+    layers.append(nn.Linear(spec["width"], d_out, bias=spec.get("bias", True)))
     return nn.Sequential(*layers), hidden
 
 
 def _residual(spec: dict, d_in: int, d_out: int) -> tuple[nn.Module, list[nn.Module]]:
-    blocks = [ResidualBlock(spec["width"], spec["activation"]) for _ in range(spec["depth"])]
-    model = nn.Sequential(nn.Linear(d_in, spec["width"]), *blocks,
-                          nn.Linear(spec["width"], d_out))
+    bias = spec.get("bias", True)
+    blocks = [ResidualBlock(spec["width"], spec["activation"], bias)
+              for _ in range(spec["depth"])]
+    model = nn.Sequential(nn.Linear(d_in, spec["width"], bias=bias), *blocks,
+                          nn.Linear(spec["width"], d_out, bias=bias))
     return model, blocks
 
 
@@ -93,7 +99,7 @@ def _cnn(spec: dict, d_in: int, d_out: int) -> tuple[nn.Module, list[nn.Module]]
         raise InputError(f"theory: the cnn variant takes signals of length {spec['length']}, "
                          f"not {d_in} inputs")
     model = ConvNet1d(spec["depth"], spec["channels"], spec["kernel"], spec["length"],
-                      spec["activation"], d_out)
+                      spec["activation"], d_out, spec.get("bias", True))
     return model, [model.features[2 * k + 1] for k in range(spec["depth"])]
 
 
@@ -105,17 +111,25 @@ def input_size(spec: dict, d_in: int = 1) -> int:
     return spec["length"] if spec["kind"] == "cnn" else d_in
 
 
-def build_network(spec: dict, seed: int, d_in: int = 1, d_out: int = 1
-                  ) -> tuple[nn.Module, nn.Module]:
-    """A freshly initialised network of variant ``spec`` and the module whose output is the
-    tracked hidden layer ``spec["layer"]`` (1-based)."""
+def build_network_layers(spec: dict, seed: int, d_in: int = 1, d_out: int = 1
+                         ) -> tuple[nn.Module, list[nn.Module]]:
+    """A freshly initialised network of variant ``spec`` (seeded by ``seed``) and the modules
+    whose outputs are its hidden layers 1 … depth, in order."""
     if spec["kind"] not in BUILDERS:
         raise InputError(f"theory: unknown network kind {spec['kind']!r}; choose from "
                          + ", ".join(BUILDERS))
     torch.manual_seed(seed)
     model, hidden = BUILDERS[spec["kind"]](spec, input_size(spec, d_in), d_out)
+    _initialise(model, spec["gain"])
+    return model, hidden
+
+
+def build_network(spec: dict, seed: int, d_in: int = 1, d_out: int = 1
+                  ) -> tuple[nn.Module, nn.Module]:
+    """A freshly initialised network of variant ``spec`` and the module whose output is the
+    tracked hidden layer ``spec["layer"]`` (1-based)."""
+    model, hidden = build_network_layers(spec, seed, d_in, d_out)
     if not 1 <= spec["layer"] <= len(hidden):
         raise InputError(f"theory: layer {spec['layer']} does not exist in a network with "
                          f"{len(hidden)} hidden layers")
-    _initialise(model, spec["gain"])
     return model, hidden[spec["layer"] - 1]
