@@ -51,6 +51,8 @@ class RidgePredictor:
     shrink : (A, r) F_αk = s_k² / (s_k² + α).
     weights : (A, m) c_αi = (1 − h_αi)⁻².
     N : (A, r·r) (F_α F_αᵀ) ∘ Uᵀ diag(c_α) U, flattened.
+    nonzero : (n,) bool, the columns of X that are not exactly zero (a unit constant over the
+        training rows is exactly zero once centred).
     """
 
     U: torch.Tensor
@@ -60,6 +62,7 @@ class RidgePredictor:
     shrink: torch.Tensor
     weights: torch.Tensor
     N: torch.Tensor
+    nonzero: torch.Tensor
 
     @classmethod
     def fit(cls, X: torch.Tensor) -> RidgePredictor:
@@ -79,7 +82,7 @@ class RidgePredictor:
         weights = complement**-2
         grams = weighted_grams(U, weights)  # (A, r, r): Uᵀ diag(c_α) U
         N = (grams * shrink[:, :, None] * shrink[:, None, :]).reshape(len(alphas), -1)
-        return cls(U, s, V, alphas, shrink, weights, N)
+        return cls(U, s, V, alphas, shrink, weights, N, (X != 0).any(dim=0))
 
     def errors(self, W: torch.Tensor, fitted: torch.Tensor, gram: torch.Tensor,
                row_ss: torch.Tensor) -> torch.Tensor:
@@ -139,8 +142,11 @@ def ridge_pair(x: RidgePredictor, y: RidgePredictor, x_row_ss: torch.Tensor,
         B_xy (n_x × n_y) maps x to y, B_yx (n_y × n_x) maps y to x.
     """
     K = x.U.T @ y.U  # (r_x, r_y): the one product of both directions' W
-    W_xy = (K * y.s) @ y.V.T  # Uₓᵀ Y = K S_y V_yᵀ
-    W_yx = (K.T * x.s) @ x.V.T
+    # Uₓᵀ Y = K S_y V_yᵀ. A target column that is exactly zero gives an exactly zero column of
+    # W (and of B) when formed as Uₓᵀ Y; V_y leaves rounding there, which the fold score would
+    # take for a prediction, so it is zeroed.
+    W_xy = (K * y.s) @ y.V.T * y.nonzero
+    W_yx = (K.T * x.s) @ x.V.T * x.nonzero
     ks_y, ks_x = K * y.s, K.T * x.s
     errors_xy = x.errors(W_xy, y.U @ (ks_y * y.s).T, ks_y @ ks_y.T, y_row_ss)
     errors_yx = y.errors(W_yx, x.U @ (ks_x * x.s).T, ks_x @ ks_x.T, x_row_ss)
