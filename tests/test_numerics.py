@@ -91,3 +91,36 @@ def test_kfold_indices_equal_scikit_learn(m, folds, seed):
     assert len(ours) == len(theirs)
     for (a, b), (c, d) in zip(ours, theirs, strict=True):
         assert np.array_equal(a, c) and np.array_equal(b, d)
+
+
+@pytest.mark.parametrize("shape", [(60, 8, 5), (30, 40, 12), (40, 9, 60)])
+def test_ridge_pair_equals_each_direction_fitted_alone(shape, rng):
+    """The pair form (one Uₓᵀ U_y product shared by both directions, the target taken from its
+    own SVD) gives the coefficients and penalties of fitting each direction on its own rows,
+    also with more units than rows, where both layers' SVDs drop a direction."""
+    from convergent.metrics.ridge import ridge_pair
+
+    m, nx, ny = shape
+    X = rng.standard_normal((m, nx)) @ np.diag(np.logspace(0, -3, nx))
+    Y = X[:, :min(nx, ny)] @ rng.standard_normal((min(nx, ny), ny)) + 0.3 * rng.standard_normal(
+        (m, ny))
+    X, Y = torch.as_tensor(X - X.mean(0)), torch.as_tensor(Y - Y.mean(0))
+    px, py = RidgePredictor.fit(X), RidgePredictor.fit(Y)
+    (B_xy, a_xy), (B_yx, a_yx) = ridge_pair(px, py, (X**2).sum(1), (Y**2).sum(1))
+    alone_xy, alone_yx = px.solve(Y, (Y**2).sum(1)), py.solve(X, (X**2).sum(1))
+    assert (a_xy, a_yx) == (alone_xy[1], alone_yx[1])
+    assert torch.allclose(B_xy, alone_xy[0], rtol=0, atol=1e-9 * alone_xy[0].abs().max())
+    assert torch.allclose(B_yx, alone_yx[0], rtol=0, atol=1e-9 * alone_yx[0].abs().max())
+
+
+def test_weighted_grams_equal_one_gram_per_weight_row(rng):
+    """The low-rank route to Uᵀ diag(c_α) U equals forming each weighted Gram, for weights of
+    full rank and of low rank."""
+    from convergent.metrics.ridge import weighted_grams
+
+    U = torch.as_tensor(np.linalg.qr(rng.standard_normal((50, 7)))[0])
+    full = torch.as_tensor(rng.uniform(0.5, 3.0, (17, 50)))
+    low = torch.as_tensor(rng.uniform(0.5, 3.0, (17, 3)) @ rng.uniform(0.5, 3.0, (3, 50)))
+    for weights in (full, low):
+        explicit = torch.stack([(U.T * w) @ U for w in weights])
+        assert torch.allclose(weighted_grams(U, weights), explicit, rtol=0, atol=1e-12)

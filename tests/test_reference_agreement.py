@@ -92,3 +92,20 @@ def test_grid_equals_per_pair(pairs, rng):
             single.x_units, single.y_units, single.x_dropped)
     if pairs == "diagonal":
         assert list(table.index_x) == list(table.index_y)
+
+
+def test_grid_equals_plain_implementation_to_1e9(rng):
+    """Every metric of a float64 grid (layers shared by several pairs, so every per-layer
+    factorisation is reused) equals the plain per-pair implementation to 1e-9, fold by fold."""
+    latent = rng.standard_normal((180, 6))
+    A = [np.maximum(latent @ rng.standard_normal((6, w)) + 0.3 * rng.standard_normal((180, w)),
+                    0) for w in (7, 12)]
+    B = [np.tanh(latent @ rng.standard_normal((6, w))) + 0.1 * rng.standard_normal((180, w))
+         for w in (12, 5)]
+    table = grid(A, B, metrics=METRICS, folds=4, seed=2, dtype="float64")
+    for row in table.itertuples():
+        ref = plain_score(A[row.index_x], B[row.index_y], row.metric, folds=4, seed=2)
+        assert row.score == pytest.approx(ref["score"], abs=1e-9, rel=0)
+        if row.metric != "cka":
+            folds = [getattr(row, f"fold_{k}") for k in range(4)]
+            assert np.allclose(folds, ref["folds"], atol=1e-9, rtol=0)

@@ -2,7 +2,8 @@ r"""Ridge regression X→Y with the penalty chosen by efficient leave-one-out er
 predictor layer against many target layers.
 
 This is what ``RidgeCV(alphas=np.logspace(-8, 8, 17), fit_intercept=False)`` computes, reorganised
-so that everything that depends on the predictor alone is done once per (layer, fold).
+so that everything that depends on the predictor alone is done once per (layer, fold), and what
+depends on the pair is shared by its two directions.
 
 With the thin SVD of the centred training rows X = U S Vᵀ (rank r), the shrinkage of direction k
 under penalty α is F_αk = s_k² / (s_k² + α), the hat matrix is U diag(F_α) Uᵀ, and row i's
@@ -15,9 +16,19 @@ The leave-one-out residual of row i is (Y_i − Ŷ_αi) / d_αi, so with c_αi =
 
     E(α) = Σ_i c_αi ‖Y_i‖² − 2 Σ_k F_αk [cᵀ_α (U ∘ Y Wᵀ)]_k + Σ_kl N_αkl (WWᵀ)_kl,
 
-with N_α = (F_α F_αᵀ) ∘ Uᵀ diag(c_α) U. The predictor supplies U, S, V, c_α and N_α (per layer);
-each target needs only W = UᵀY, Y Wᵀ, WWᵀ and its row norms (per pair), so the per-pair work
-is two m × r × q products plus small contractions over α.
+with N_α = (F_α F_αᵀ) ∘ Uᵀ diag(c_α) U. The predictor supplies U, S, V, c_α and N_α (per layer
+and fold); a target needs only W = UᵀY, Y Wᵀ, WWᵀ and its row norms (per pair).
+
+Both directions of a pair share one product. With the target's own SVD Y = U_y S_y V_yᵀ and
+K = Uᵀ U_y (r × r_y), the x→y terms are W = K S_y V_yᵀ, Y Wᵀ = U_y (S_y² Kᵀ), WWᵀ = K S_y² Kᵀ,
+and the y→x terms the same with K transposed. A pair therefore costs three m × r × r_y products
+(K and the two Y Wᵀ) instead of four, and everything else is r-sized. (Directions below the SVD
+cut-off are left out of Y = U_y S_y V_yᵀ; they are rounding, see :meth:`RidgePredictor.fit`.)
+
+The per-layer N_α costs one weighted Gram Uᵀ diag(c_α) U per α. The 17 rows c_α are numerically
+of low rank (they all tend to 1 for large α and to (1 − ‖U_i‖²)⁻² for small α), so we factor
+c = P Φ by an SVD, keep the components above rounding (relative 17 ε), and form the weighted
+Grams of Φ's rows only: usually 11–13 instead of 17.
 """
 
 from __future__ import annotations
@@ -40,6 +51,8 @@ class RidgePredictor:
     shrink : (A, r) F_αk = s_k² / (s_k² + α).
     weights : (A, m) c_αi = (1 − h_αi)⁻².
     N : (A, r·r) (F_α F_αᵀ) ∘ Uᵀ diag(c_α) U, flattened.
+    nonzero : (n,) bool, the columns of X that are not exactly zero (a unit constant over the
+        training rows is exactly zero once centred).
     """
 
     U: torch.Tensor
@@ -49,6 +62,7 @@ class RidgePredictor:
     shrink: torch.Tensor
     weights: torch.Tensor
     N: torch.Tensor
+    nonzero: torch.Tensor
 
     @classmethod
     def fit(cls, X: torch.Tensor) -> RidgePredictor:
@@ -62,33 +76,78 @@ class RidgePredictor:
         s2 = s**2
         shrink = s2 / (s2 + alphas[:, None])
         # 1 − h computed as a sum of non-negative parts, not as 1 − h, to keep tiny values exact.
-        outside = (1 - (U**2).sum(dim=1)).clamp_min(0)
-        complement = outside + (1 - shrink) @ (U**2).T
+        U2 = U**2
+        outside = (1 - U2.sum(dim=1)).clamp_min(0)
+        complement = outside + (1 - shrink) @ U2.T
         weights = complement**-2
-        N = torch.empty((len(alphas), U.shape[1] ** 2), dtype=X.dtype, device=X.device)
-        for a, (w, f) in enumerate(zip(weights, shrink, strict=True)):
-            N[a] = (((U.T * w) @ U) * torch.outer(f, f)).reshape(-1)
-        return cls(U, s, V, alphas, shrink, weights, N)
+        grams = weighted_grams(U, weights)  # (A, r, r): Uᵀ diag(c_α) U
+        N = (grams * shrink[:, :, None] * shrink[:, None, :]).reshape(len(alphas), -1)
+        return cls(U, s, V, alphas, shrink, weights, N, (X != 0).any(dim=0))
+
+    def errors(self, W: torch.Tensor, fitted: torch.Tensor, gram: torch.Tensor,
+               row_ss: torch.Tensor) -> torch.Tensor:
+        """Summed squared leave-one-out error for every α (A,), from the target's W = UᵀY
+        (r × q), Y Wᵀ (m × r), W Wᵀ (r × r) and squared row norms (m,)."""
+        fitted_dot = self.weights @ (self.U * fitted)  # (A, r)
+        quadratic = self.N @ gram.reshape(-1)
+        return self.weights @ row_ss - 2 * (self.shrink * fitted_dot).sum(dim=1) + quadratic
 
     def loo_errors(self, Y: torch.Tensor, row_ss: torch.Tensor
                    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Summed squared leave-one-out error for every α, and W = UᵀY.
-
-        Parameters
-        ----------
-        Y : (m, q) the target's centred training rows; row_ss : (m,) their squared row norms.
-        """
+        """Summed squared leave-one-out error for every α, and W = UᵀY, for any target Y
+        (m × q) with squared row norms row_ss (m,)."""
         W = self.U.T @ Y
-        fitted_dot = self.weights @ (self.U * (Y @ W.T))  # (A, r)
-        quadratic = self.N @ (W @ W.T).reshape(-1)
-        errors = self.weights @ row_ss - 2 * (self.shrink * fitted_dot).sum(dim=1) + quadratic
-        return errors, W
+        return self.errors(W, Y @ W.T, W @ W.T, row_ss), W
+
+    def coefficients(self, errors: torch.Tensor, W: torch.Tensor) -> tuple[torch.Tensor, float]:
+        """Coefficients B = V diag(s / (s² + α)) W (n × q) at the α with the lowest LOO error
+        (the first of equals, as scikit-learn picks), and that α."""
+        alpha = self.alphas[int(torch.argmin(errors))]
+        return self.V @ ((self.s / (self.s**2 + alpha))[:, None] * W), float(alpha)
 
     def solve(self, Y: torch.Tensor, row_ss: torch.Tensor) -> tuple[torch.Tensor, float]:
-        """Coefficients B (n × q) at the α with the lowest LOO error (the first of equals, as
-        scikit-learn picks), and that α."""
-        errors, W = self.loo_errors(Y, row_ss)
-        best = int(torch.argmin(errors))
-        alpha = self.alphas[best]
-        B = self.V @ ((self.s / (self.s**2 + alpha))[:, None] * W)
-        return B, float(alpha)
+        """Coefficients B (n × q) fitted to the target Y (m × q), and the α chosen."""
+        return self.coefficients(*self.loo_errors(Y, row_ss))
+
+
+def weighted_grams(U: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Uᵀ diag(c_α) U for every row c_α of ``weights`` (A × m), as an (A, r, r) tensor.
+
+    The rows of ``weights`` are factored as P Φ (SVD, components below 17 ε of the largest
+    dropped: an error of the size of the rounding in c itself), so only rank(Φ) weighted Grams
+    of U, each m · r² multiply-adds, are formed instead of A."""
+    P, sigma, Phi = torch.linalg.svd(weights, full_matrices=False)
+    rank = int((sigma > sigma[0] * len(sigma) * torch.finfo(sigma.dtype).eps).sum())
+    P, Phi = P[:, :rank] * sigma[:rank], Phi[:rank]
+    basis = torch.stack([(U.T * phi) @ U for phi in Phi])  # (rank, r, r)
+    r = U.shape[1]
+    return (P @ basis.reshape(rank, -1)).reshape(len(P), r, r)
+
+
+def ridge_pair(x: RidgePredictor, y: RidgePredictor, x_row_ss: torch.Tensor,
+               y_row_ss: torch.Tensor) -> tuple[tuple[torch.Tensor, float],
+                                                tuple[torch.Tensor, float]]:
+    """Ridge x→y and y→x on the same training rows, from the two layers' factors.
+
+    Parameters
+    ----------
+    x, y : RidgePredictor
+        The factors of the two layers' centred training rows (same rows, same order).
+    x_row_ss, y_row_ss : (m,)
+        Their squared row norms.
+
+    Returns
+    -------
+    ((B_xy, alpha_xy), (B_yx, alpha_yx))
+        B_xy (n_x × n_y) maps x to y, B_yx (n_y × n_x) maps y to x.
+    """
+    K = x.U.T @ y.U  # (r_x, r_y): the one product of both directions' W
+    # Uₓᵀ Y = K S_y V_yᵀ. A target column that is exactly zero gives an exactly zero column of
+    # W (and of B) when formed as Uₓᵀ Y; V_y leaves rounding there, which the fold score would
+    # take for a prediction, so it is zeroed.
+    W_xy = (K * y.s) @ y.V.T * y.nonzero
+    W_yx = (K.T * x.s) @ x.V.T * x.nonzero
+    ks_y, ks_x = K * y.s, K.T * x.s
+    errors_xy = x.errors(W_xy, y.U @ (ks_y * y.s).T, ks_y @ ks_y.T, y_row_ss)
+    errors_yx = y.errors(W_yx, x.U @ (ks_x * x.s).T, ks_x @ ks_x.T, x_row_ss)
+    return x.coefficients(errors_xy, W_xy), y.coefficients(errors_yx, W_yx)

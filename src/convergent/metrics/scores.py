@@ -16,6 +16,7 @@ from .contract import EMD_MAX_ITER
 from .correlation import columnwise_r, mean_defined, pearson_r_of_map
 from .layer import Layer, LayerFold
 from .pair import PairMoments
+from .ridge import ridge_pair
 
 
 def mapped_r(src: LayerFold, dst: LayerFold, B: torch.Tensor, cross: torch.Tensor) -> float:
@@ -29,8 +30,8 @@ def linear_fold(x: Layer, y: Layer, pair: PairMoments, f: int) -> tuple[float, f
     """Ridge X→Y and Y→X fitted on the training rows, each scored on the test rows.
     Returns both direction scores and the two chosen penalties."""
     fx, fy = x.folds[f], y.folds[f]
-    B_xy, alpha_xy = fx.ridge.solve(fy.train, fy.train_row_ss)
-    B_yx, alpha_yx = fy.ridge.solve(fx.train, fx.train_row_ss)
+    (B_xy, alpha_xy), (B_yx, alpha_yx) = ridge_pair(fx.ridge, fy.ridge, fx.train_row_ss,
+                                                    fy.train_row_ss)
     cross = pair.test(f)
     return mapped_r(fx, fy, B_xy, cross), mapped_r(fy, fx, B_yx, cross.T), [alpha_xy, alpha_yx]
 
