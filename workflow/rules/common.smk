@@ -12,7 +12,7 @@ from convergent.config import config_error, section_schema
 from convergent.plan import IMAGES, SENTENCES, alternatives, make_plan
 from convergent.plan.jobs import TASK_COLUMNS, side_epoch, task_points
 from convergent.plan.models import matched_ood, matched_stimset, model_rows, read_stimset
-from convergent.training.axis import checkpoint_axis, epoch_label, epoch_value
+from convergent.training.axis import checkpoint_axis, epoch_label
 
 if (_problem := config_error(config)) is not None:
     sys.exit(_problem)
