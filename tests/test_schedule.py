@@ -27,7 +27,8 @@ def torch_rates(base, steps_per_epoch, epochs, schedule, warmup_epochs, mileston
         main = lr.MultiStepLR(optimiser, [m * steps_per_epoch - warmup for m in milestones],
                               gamma=factor)
     elif schedule == "cosine":
-        main = lr.CosineAnnealingLR(optimiser, T_max=total - warmup)
+        # a warmup as long as the run leaves no cosine step; torch cannot build T_max = 0
+        main = lr.CosineAnnealingLR(optimiser, T_max=max(1, total - warmup))
     else:
         main = lr.LambdaLR(optimiser, lambda _: 1.0)
     if warmup:
