@@ -57,22 +57,23 @@ def test_slurm_profile_dry_run_works_without_slurm(tmp_path):
         assert all("gpu=1" in b and "slurm_partition=gpu" in b for b in blocks[rule]), rule
     # training asks for the workflow's whole-slot resources (TRAIN_RESOURCES)
     assert "mem_mb=16000" in blocks[TRAIN][0] and "runtime=1440" in blocks[TRAIN][0]
-    # align jobs leave in one batch (the test's few fit in one); the local profile has none
-    assert done.stdout.count("Group job align_batch") == 1
+    # no groups: a failed align task must rerun alone (a failed group loses every member)
+    assert "Group job" not in done.stdout
     local = snakemake(work, "-n", "--profile", str(ROOT / "profiles" / "local"), cores=False)
-    assert "Group job" not in local.stdout and job_counts(local.stdout) == counts
+    assert job_counts(local.stdout) == counts
 
 
-def test_slurm_profile_sends_align_and_extract_as_arrays():
+def test_slurm_profile_sends_every_rule_as_arrays_without_groups():
     profile = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
     assert profile["executor"] == "slurm"
-    assert set(profile["slurm-array-jobs"].split(",")) == {"align", "extract_id", "extract_ood"}
+    # training (one rule per model), extraction and align tasks: each wave of ready jobs of a
+    # rule is one sbatch call
+    assert profile["slurm-array-jobs"] == "all"
     assert profile["retries"] >= 1  # long training finishes over resumed attempts
-    # align batches: one GPU each, the limit per SLURM job rather than for the whole run; never
-    # keep-incomplete, which makes Snakemake record a failed job's leftover outputs as finished
-    assert profile["groups"] == "align=align_batch"
-    assert re.fullmatch(r"align_batch=\d+", profile["group-components"])
-    assert (profile["resources"], profile["set-resource-scopes"]) == ("gpu=1", "gpu=local")
+    # no groups (a failed group deletes its finished members' outputs) and no global resource
+    # limit that would serialise GPU jobs; never keep-incomplete, which makes Snakemake record
+    # a failed job's leftover outputs as finished
+    assert not {"groups", "group-components", "resources"} & set(profile)
     assert not profile.get("keep-incomplete") and profile["rerun-incomplete"]
     for rule in set(GPU_RULES) - {TRAIN}:  # training: the rule's own resources
         assert profile["set-resources"][rule]["gpu"] == 1

@@ -105,11 +105,10 @@ def cancel_a_running_job(workdir: Path, rule: str) -> str | None:
 
 
 def rule_of(job: dict[str, str]) -> str:
-    """The rule, or the group of a batch, from the comment the executor plugin gives every job
-    (rule_<name>_...; a batch of align jobs: rule_align_batch_align; every training rule,
-train_vision_<model> and train_language, counts as train)."""
+    """The rule from the comment the executor plugin gives every job (rule_<name>_...; every
+    training rule, train_vision_<model> and train_language, counts as train)."""
     comment = job.get("Comment", "")
-    return next((r for r in ("train", "extract_id", "extract_ood", "align_batch", "align",
+    return next((r for r in ("train", "extract_id", "extract_ood", "align",
                              "aggregate") if comment.startswith(f"rule_{r}_")), comment)
 
 
@@ -170,7 +169,7 @@ def align_outputs(work: Path) -> list[Path]:
     return sorted((work / "results" / "alignment").rglob("*.parquet"))
 
 
-def test_the_workflow_runs_through_sbatch_with_align_jobs_in_one_batch(slurm_run):
+def test_the_workflow_runs_through_sbatch_in_arrays(slurm_run):
     work, _, done, seconds = slurm_run
     alignment = pd.read_parquet(work / "results" / "tables" / "alignment.parquet")
     assert set(alignment.analysis) == {"seeds", "cross", "training", "ood", "rotation"}
@@ -178,28 +177,21 @@ def test_the_workflow_runs_through_sbatch_with_align_jobs_in_one_batch(slurm_run
     jobs = slurm_jobs(work)
     by_rule = pd.Series([rule_of(j) for j in jobs]).value_counts().to_dict()
     aligned = len(align_outputs(work))
-    assert 1 < aligned <= batch_size()  # the test's align jobs fit in one batch ...
-    assert by_rule == {"train": 2, "extract_id": 8, "extract_ood": 2, "align_batch": 1}, by_rule
+    # one SLURM task per align task (an analysis and a seed pair, all its points), never a group
+    assert by_rule == {"train": 2, "extract_id": 6, "extract_ood": 2, "align": aligned}, by_rule
     assert all(j["JobState"] == "COMPLETED" for j in jobs), [j["JobState"] for j in jobs]
     assert all(asks_for_a_gpu(j) for j in jobs)
-    # ... which asks for what its members need one after the other: one GPU and CPU, their
-    # largest memory and the sum of their run times (each the profile's floor: the test's
-    # activations are far below a MB)
-    (batch,) = [j for j in jobs if rule_of(j) == "align_batch"]
+    # each align task asks for the profile's align resources: one CPU, the memory and run time
+    # of its inputs' size (the test's activations are far below a MB: the floors)
     mem_mb, runtime_min = align_request(size_mb=0)
-    assert (batch["NumCPUs"], batch["MinMemoryNode"]) == ("1", f"{mem_mb}M"), batch
-    assert seconds_of(batch["TimeLimit"]) == aligned * runtime_min * 60, batch["TimeLimit"]
-    assert sbatch_calls(jobs) < len(jobs)  # the extraction arrays
+    for task in (j for j in jobs if rule_of(j) == "align"):
+        assert (task["NumCPUs"], task["MinMemoryNode"]) == ("1", f"{mem_mb}M"), task
+        assert seconds_of(task["TimeLimit"]) == runtime_min * 60, task["TimeLimit"]
+    # the rules' ready jobs leave as arrays: fewer sbatch calls than jobs, align included
+    align_calls = sbatch_calls([j for j in jobs if rule_of(j) == "align"])
+    assert align_calls < aligned and sbatch_calls(jobs) < len(jobs)
     print(f"\nSLURM run: {seconds:.0f} s wall, {len(jobs)} SLURM jobs from "
-          f"{sbatch_calls(jobs)} sbatch calls ({aligned} align jobs in one batch)")
-
-
-def batch_size() -> int:
-    """The production profile's align jobs per batch (group-components align_batch=N)."""
-    profile = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
-    group, size = profile["group-components"].split("=")
-    assert group == "align_batch" and profile["groups"] == "align=align_batch", profile
-    return int(size)
+          f"{sbatch_calls(jobs)} sbatch calls ({aligned} align tasks in {align_calls})")
 
 
 def align_request(size_mb: int) -> tuple[int, int]:
@@ -239,44 +231,44 @@ def realigned(work: Path, since: float) -> list[Path]:
     return done
 
 
-def test_a_cancelled_batch_fails_the_run_the_next_run_redoes_the_batch_and_retries_work(
-        slurm_run, tmp_path):
+def test_a_cancelled_align_task_fails_alone_reruns_alone_and_retries_work(slurm_run, tmp_path):
     source, _, _, _ = slurm_run
     work = tmp_path / "run"
     shutil.copytree(source, work, symlinks=True)  # trained and extracted: only align reruns
     profile = slurm_profile(tmp_path / "profile", retries=0)
-    config = edited_config(work, "folds4.yaml", align={"folds": 4})  # every align job reruns
+    config = edited_config(work, "folds4.yaml", align={"folds": 4})  # every align task reruns
     targets = [str(path.relative_to(work)) for path in align_outputs(work)]
     aligned = len(targets)
     started = time.time()
     run = Background(work, profile, config)
-    # cancel the batch once one of its align jobs is done, while the others are not
-    wait_for(lambda: realigned(work, started), 240, "the batch's first align job")
-    assert cancel_a_running_job(work, "align_batch")
-    code, output = run.finish(timeout=300)
+    # all align tasks are ready together: one array; cancel one of its running tasks
+    assert wait_for(lambda: cancel_a_running_job(work, "align"), 240, "an align task to cancel")
+    code, output = run.finish(timeout=400)
     assert code != 0, output
     assert "CANCELLED" in output and "Error" in output, output[-3000:]
-    # Snakemake deletes every output of a failed group, the finished member's too: the next
-    # run redoes the whole batch, and nothing upstream of it. (Asked for the alignments: with
-    # the old tables still newer than every input, `all` would not want them again.)
-    assert align_outputs(work) == []
+    # the other tasks finished and keep their outputs; only the cancelled one is missing ...
+    done = {str(path.relative_to(work)) for path in realigned(work, started)}
+    missing = set(targets) - done
+    assert len(done) == aligned - 1 and len(missing) == 1, (done, missing)
+    assert not any((work / target).exists() for target in missing)
+    # ... and the next run plans it alone, nothing upstream of it. (Asked for the alignments:
+    # with the old tables still newer than every input, `all` would not want it again.)
     again = slurm_snakemake(work, profile, "-n", *targets, config=config).stdout
-    assert planned_outputs(again, "align") == set(targets), again[-3000:]
-    assert {"train_vision_vgg11", "extract_id", "extract_ood"}.isdisjoint(job_counts(again)), (
-        again[-2000:])
-    # with the production retries, a batch cancelled again is resubmitted, asking for twice the
-    # run time, and the run completes
+    assert planned_outputs(again, "align") == missing, again[-3000:]
+    assert set(job_counts(again)) == {"align", "total"}, again[-2000:]
+    # with the production retries, the task cancelled again is resubmitted, asking for twice
+    # the run time, and the run completes
     profile = slurm_profile(tmp_path / "retrying")
     before = {j["JobId"] for j in slurm_jobs(work)}
     run = Background(work, profile, config, *targets)
-    wait_for(lambda: cancel_a_running_job(work, "align_batch"), 240, "the new batch to cancel")
+    wait_for(lambda: cancel_a_running_job(work, "align"), 240, "the rerun task to cancel")
     code, output = run.finish(timeout=400)
     assert code == 0, output[-3000:]
-    batches = sorted((j for j in slurm_jobs(work) if j["JobId"] not in before),
-                     key=lambda j: int(j["JobId"]))
-    assert [j["JobState"] for j in batches] == ["CANCELLED", "COMPLETED"], batches
-    first, retry = (seconds_of(j["TimeLimit"]) for j in batches)
-    assert retry == 2 * first == 2 * aligned * align_request(size_mb=0)[1] * 60
+    tasks = sorted((j for j in slurm_jobs(work) if j["JobId"] not in before),
+                   key=lambda j: int(j["JobId"]))
+    assert [j["JobState"] for j in tasks] == ["CANCELLED", "COMPLETED"], tasks
+    first, retry = (seconds_of(j["TimeLimit"]) for j in tasks)
+    assert retry == 2 * first == 2 * align_request(size_mb=0)[1] * 60
     assert len(realigned(work, started)) == aligned
 
 

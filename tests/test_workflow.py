@@ -1,5 +1,8 @@
 """The Snakemake workflow end to end on config/test.yaml: dry runs, a full run, reruns."""
 
+import re
+from pathlib import Path
+
 import pandas as pd
 import pytest
 import yaml
@@ -17,6 +20,26 @@ def test_dry_run_of_every_config(tmp_path, config):
     counts = job_counts(done.stdout)
     assert {"extract_id", "extract_ood", "align", "aggregate", "all"} <= set(counts)
     assert any(rule.startswith("train_vision_") for rule in counts)  # one rule per model
+
+
+def test_extraction_is_one_job_per_checkpoint(tmp_path):
+    """The checkpoints the OOD analysis reads extract their test images with their OOD sets
+    (extract_ood), the others the test images alone (extract_id): one job, and one SLURM task
+    and torch start-up, per checkpoint."""
+    done = snakemake(workspace(tmp_path), "-n", config="slurm-scale.yaml")
+    jobs = []
+    for block in re.split(r"\n(?=\[)", done.stdout):
+        rule = re.search(r"^\s*rule (extract_\w+):", block, flags=re.M)
+        if rule:
+            outputs = re.search(r"^\s*output: (.+)$", block, flags=re.M).group(1).split(", ")
+            (folder,) = {str(Path(path).parent) for path in outputs}  # one checkpoint
+            jobs.append((rule.group(1), folder, {Path(path).name for path in outputs}))
+    folders = [folder for _, folder, _ in jobs]
+    assert len(folders) == len(set(folders)) == 16  # 4 seeds × epochs 0-3: each once
+    with_ood = [names for rule, _, names in jobs if rule == "extract_ood"]
+    assert len(with_ood) == 4  # the last epoch of each seed
+    assert all({"test.safetensors", "contrast.safetensors", "eidolonI.safetensors"} <= names
+               for names in with_ood)
 
 
 @pytest.fixture(scope="module")

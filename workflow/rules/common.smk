@@ -180,6 +180,26 @@ def model_input(wildcards):
     return []
 
 
+#: the vision checkpoints the OOD analysis reads: there one extract job covers the test images and
+#: every OOD set (extract_ood), elsewhere the test images alone (extract_id)
+OOD_CHECKPOINTS = {(m, str(s), epoch_label(e)) for m, s, e, stimset in PLAN.extract_jobs[
+    ["model", "seed", "epoch", "stimset"]].itertuples(index=False) if stimset in OOD}
+
+
+def checkpoint_input(with_ood):
+    """The input function of extract_id (``with_ood`` False) or extract_ood (True): the model's
+    input at the checkpoints that rule extracts, elsewhere a path no rule makes, so Snakemake
+    takes the other rule for that checkpoint's test images."""
+
+    def input_of(wildcards):
+        at = (wildcards.model, wildcards.seed, wildcards.epoch)
+        if (at in OOD_CHECKPOINTS) == with_ood:
+            return model_input(wildcards)
+        return [f"<{'/'.join(at)}: extracted by extract_{'id' if with_ood else 'ood'}>"]
+
+    return input_of
+
+
 def model_source(wildcards):
     """What `convergent extract` loads for (model, seed, epoch): a JSON source."""
     spec = MODELS[wildcards.model]

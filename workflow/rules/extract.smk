@@ -1,11 +1,13 @@
-# One extract job covers several stimulus sets of one checkpoint: starting Python with torch and
-# torchvision costs seconds, more than extracting one set of a small network.
+# One extract job per checkpoint, for every image set read there: starting Python with torch and
+# torchvision costs seconds, more than extracting one set of a small network. The checkpoints the
+# OOD analysis reads take extract_ood (test images and OOD sets), the others extract_id; each
+# rule's input function steers Snakemake to the right one (common.smk, checkpoint_input).
 
 
 rule extract_id:
     """Activations and accuracy of one checkpoint on the in-distribution test images."""
     input:
-        model_input,
+        checkpoint_input(with_ood=False),
     output:
         activations=PATHS["activations"].replace("{stimset}", IMAGES),
         accuracy=PATHS["accuracy"].replace("{stimset}", IMAGES),
@@ -30,19 +32,20 @@ rule extract_id:
 
 
 rule extract_ood:
-    """Activations and accuracy of one checkpoint on every configured OOD set."""
+    """Activations and accuracy of one checkpoint on the test images and every configured OOD
+    set."""
     input:
-        model_input,
+        checkpoint_input(with_ood=True),
     output:
-        activations=expand(PATHS["activations"], stimset=OOD, allow_missing=True),
-        accuracy=expand(PATHS["accuracy"], stimset=OOD, allow_missing=True),
+        activations=expand(PATHS["activations"], stimset=[IMAGES, *OOD], allow_missing=True),
+        accuracy=expand(PATHS["accuracy"], stimset=[IMAGES, *OOD], allow_missing=True),
     log:
         LOG["extract"].replace("{stimset}", "ood"),
     wildcard_constraints:
         model=alternatives(PLAN.of_modality("vision")),
     params:
         source=model_source,
-        stimsets=",".join(OOD),
+        stimsets=",".join([IMAGES, *OOD]),
         data=as_json(config["data"]),
         stimuli=as_json(config["stimuli"]),
         point=lambda wc: MODELS[wc.model]["point"],
