@@ -24,7 +24,6 @@ import argparse
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +34,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from smk import job_counts, snakemake, workspace  # noqa: E402
+from smk import job_counts, rule_of, sbatch_calls, seconds_of, slurm_jobs, snakemake, workspace  # noqa: E402,E501
 
 PARTITION = os.environ.get("CONVERGENT_SLURM_PARTITION", "debug")
 TEST_CLUSTER = {"slurm-status-command": "squeue",  # accounting is off on the test cluster
@@ -59,32 +58,6 @@ def profile(folder: Path, partition: str | None = PARTITION, status_s: int | Non
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     return folder
-
-
-def seconds(runtime: str) -> int:
-    """SLURM's [D-]HH:MM:SS as seconds."""
-    days, _, clock_ = runtime.rpartition("-")
-    h, m, s = (int(x) for x in clock_.split(":"))
-    return int(days or 0) * 86400 + h * 3600 + m * 60 + s
-
-
-def slurm_jobs(workdir: Path) -> list[dict[str, str]]:
-    """`scontrol show job` of every job (or array task) that ran in ``workdir``: finished jobs
-    stay there for MinJobAge, and the test cluster keeps no accounting for sacct."""
-    done = subprocess.run(["scontrol", "show", "job", "-o"], capture_output=True, text=True,
-                          check=True)
-    rows = (dict(item.split("=", 1) for item in line.split() if "=" in item)
-            for line in done.stdout.splitlines())
-    return [row for row in rows if row.get("WorkDir") == str(workdir)]
-
-
-def kind(job: dict[str, str]) -> str:
-    """The rule of a job, from the comment the executor plugin gives it (rule_<name>_...;
-    every training rule counts as train)."""
-    comment = job.get("Comment", "")
-    names = ("train", "extract_id", "extract_ood", "align")
-    return next((n for n in names if comment.startswith(f"rule_{n}_") or comment == f"rule_{n}"),
-                comment)
 
 
 def clock(stamp: str) -> float:
@@ -128,15 +101,15 @@ def run(root: Path, config: Path, status_s: int | None) -> dict:
     done = snakemake(work, "--profile", str(prof), config=config, cores=False)
     wall = time.perf_counter() - start
     jobs = slurm_jobs(work)
-    aligning = [j for j in jobs if kind(j) == "align"]
-    align_time = sum(seconds(j["RunTime"]) for j in aligning)
-    return {"wall": wall, "jobs": len(jobs), "sbatch": len({j.get("ArrayJobId", j["JobId"])
-                                                           for j in jobs}),
+    aligning = [j for j in jobs if rule_of(j) == "align"]
+    align_time = sum(seconds_of(j["RunTime"]) for j in aligning)
+    return {"wall": wall, "jobs": len(jobs), "sbatch": sbatch_calls(jobs),
             "tasks": array_tasks(work, done.stdout + done.stderr, jobs),
             "align_jobs": job_counts(plan)["align"], "points": align_points(plan),
             "align_slurm": len(aligning), "align_time": align_time,
             "per_task": align_time / max(1, len(aligning)),
-            "by_kind": {k: sum(kind(j) == k for j in jobs) for k in sorted(set(map(kind, jobs)))}}
+            "by_kind": {k: sum(rule_of(j) == k for j in jobs)
+                        for k in sorted(set(map(rule_of, jobs)))}}
 
 
 def show(result: dict) -> None:
@@ -200,11 +173,11 @@ def main() -> None:
         sys.exit("no SLURM here (tests/slurm/cluster.sh install, then start; or --runs none)")
     if args.runs == "none" and args.point_seconds is None:
         sys.exit("--runs none needs --point-seconds (SLURM seconds per alignment point)")
-    interval = args.status_seconds or TEST_CLUSTER["slurm-init-seconds-before-status-checks"]
-    print(f"config {args.config.name} through profiles/slurm, status checks {interval} s after "
-          "a job ends")
     point_seconds, startup = args.point_seconds, args.startup
     if args.runs == "now":
+        interval = args.status_seconds or TEST_CLUSTER["slurm-init-seconds-before-status-checks"]
+        print(f"config {args.config.name} through profiles/slurm, status checks {interval} s "
+              "after a job ends")
         with tempfile.TemporaryDirectory() as folder:
             result = run(Path(folder), args.config.resolve(), args.status_seconds)
         show(result)

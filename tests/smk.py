@@ -1,4 +1,5 @@
-"""Running the project's Snakemake workflow from tests: a run folder, the command, its stats."""
+"""Running the project's Snakemake workflow from tests: a run folder, the command, its stats,
+and what SLURM saw of a run (for the SLURM tests and benchmarks/bench_slurm.py)."""
 
 from __future__ import annotations
 
@@ -61,3 +62,38 @@ def edited_config(workdir: Path, name: str, **sections) -> Path:
     path = workdir / "config" / name
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+# ---- SLURM's view of a run -----------------------------------------------------------------
+
+def slurm_jobs(workdir: Path | None = None, logs: Path | None = None) -> list[dict[str, str]]:
+    """Every job SLURM knows that ran in ``workdir`` or logged under ``logs``: one dict of
+    `scontrol show job` fields per job or array task."""
+    done = subprocess.run(["scontrol", "show", "job", "-o"], capture_output=True, text=True)
+    jobs = []
+    for line in done.stdout.splitlines():
+        fields = dict(item.split("=", 1) for item in line.split() if "=" in item)
+        if (workdir and fields.get("WorkDir") == str(workdir)) or (
+                logs and fields.get("StdOut", "").startswith(f"{logs}/")):
+            jobs.append(fields)
+    return jobs
+
+
+def rule_of(job: dict[str, str]) -> str:
+    """The rule from the comment the executor plugin gives every job (rule_<name>_...; every
+    training rule, train_vision_<model> and train_language, counts as train)."""
+    comment = job.get("Comment", "")
+    return next((r for r in ("train", "extract_id", "extract_ood", "align",
+                             "aggregate") if comment.startswith(f"rule_{r}_")), comment)
+
+
+def sbatch_calls(jobs) -> int:
+    """One sbatch call per job id, an array counting once."""
+    return len({j.get("ArrayJobId", j["JobId"]) for j in jobs})
+
+
+def seconds_of(limit: str) -> int:
+    """SLURM's [D-]HH:MM:SS in seconds."""
+    days, _, clock = limit.rpartition("-")
+    h, m, s = (int(x) for x in clock.split(":"))
+    return int(days or 0) * 86400 + h * 3600 + m * 60 + s

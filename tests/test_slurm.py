@@ -22,7 +22,18 @@ import pandas as pd
 import pytest
 import yaml
 
-from smk import ROOT, edited_config, env_with_venv, job_counts, snakemake, workspace
+from smk import (
+    ROOT,
+    edited_config,
+    env_with_venv,
+    job_counts,
+    rule_of,
+    sbatch_calls,
+    seconds_of,
+    slurm_jobs,
+    snakemake,
+    workspace,
+)
 
 PARTITION = os.environ.get("CONVERGENT_SLURM_PARTITION", "debug")
 TEST_OVERRIDES = {
@@ -59,19 +70,6 @@ def slurm_profile(folder: Path, **overrides) -> Path:
     return folder
 
 
-def slurm_jobs(workdir: Path | None = None, logs: Path | None = None) -> list[dict[str, str]]:
-    """Every job SLURM knows that ran in ``workdir`` or logged under ``logs``: one dict of
-    `scontrol show job` fields per job or array task."""
-    done = subprocess.run(["scontrol", "show", "job", "-o"], capture_output=True, text=True)
-    jobs = []
-    for line in done.stdout.splitlines():
-        fields = dict(item.split("=", 1) for item in line.split() if "=" in item)
-        if (workdir and fields.get("WorkDir") == str(workdir)) or (
-                logs and fields.get("StdOut", "").startswith(f"{logs}/")):
-            jobs.append(fields)
-    return jobs
-
-
 def asks_for_a_gpu(job: dict[str, str]) -> bool:
     return "gpu" in job.get("TresPerNode", "") + job.get("TresPerJob", "")
 
@@ -102,19 +100,6 @@ def cancel_a_running_job(workdir: Path, rule: str) -> str | None:
         if state == "CANCELLED":  # else it finished first: try another
             return job["JobId"]
     return None
-
-
-def rule_of(job: dict[str, str]) -> str:
-    """The rule from the comment the executor plugin gives every job (rule_<name>_...; every
-    training rule, train_vision_<model> and train_language, counts as train)."""
-    comment = job.get("Comment", "")
-    return next((r for r in ("train", "extract_id", "extract_ood", "align",
-                             "aggregate") if comment.startswith(f"rule_{r}_")), comment)
-
-
-def sbatch_calls(jobs) -> int:
-    """One sbatch call per job id, an array counting once."""
-    return len({j.get("ArrayJobId", j["JobId"]) for j in jobs})
 
 
 def slurm_snakemake(work: Path, profile: Path, *args, config="test.yaml", **kwargs):
@@ -203,13 +188,6 @@ def align_request(size_mb: int) -> tuple[int, int]:
     names = {"input": SimpleNamespace(size_mb=size_mb), "attempt": 1}
     align = profile["set-resources"]["align"]
     return eval(align["mem_mb"], names), eval(align["runtime"], names)
-
-
-def seconds_of(limit: str) -> int:
-    """SLURM's [D-]HH:MM:SS in seconds."""
-    days, _, clock = limit.rpartition("-")
-    h, m, s = (int(x) for x in clock.split(":"))
-    return int(days or 0) * 86400 + h * 3600 + m * 60 + s
 
 
 def planned_outputs(dry_run: str, rule: str) -> set[str]:
