@@ -14,7 +14,15 @@ Then, on paper, from the dry run of the paper preset through the profile: its jo
 SLURM tasks and the least sbatch calls they take, and the start-up share of the alignment stage
 with one SLURM task per align task (now) against one per alignment point (at 6f0ae8b).
 
+With ``--before REF`` (issue 20's commit is 6f0ae8b) the same config also runs through REF's
+own workflow, profile and package (a git worktree, its ``src`` first on PYTHONPATH) on this
+machine and cluster, so before and after are measured side by side rather than against numbers
+from another machine. REF's schema may predate some keys of the config (6f0ae8b has no
+``align.null_draws`` or ``align.rotations``); those are dropped for its run, which therefore does
+a little less work than the current one.
+
     python benchmarks/bench_slurm.py                          # run, then the paper estimate
+    python benchmarks/bench_slurm.py --before 6f0ae8b         # and the filed commit, same machine
     python benchmarks/bench_slurm.py --runs none --point-seconds 2   # the paper estimate only
 """
 
@@ -24,6 +32,7 @@ import argparse
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +43,16 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from smk import job_counts, rule_of, sbatch_calls, seconds_of, slurm_jobs, snakemake, workspace  # noqa: E402,E501
+from smk import (  # noqa: E402,E501
+    env_with_venv,
+    job_counts,
+    rule_of,
+    sbatch_calls,
+    seconds_of,
+    slurm_jobs,
+    snakemake,
+    workspace,
+)
 
 PARTITION = os.environ.get("CONVERGENT_SLURM_PARTITION", "debug")
 TEST_CLUSTER = {"slurm-status-command": "squeue",  # accounting is off on the test cluster
@@ -46,10 +64,12 @@ FILED = {"wall": 539.0, "sbatch": 25, "jobs": 78, "align_jobs": 54}
 GPU_RULES = re.compile(r"^(train_\w+|extract_\w+|align)$")
 
 
-def profile(folder: Path, partition: str | None = PARTITION, status_s: int | None = None) -> Path:
-    """profiles/slurm, with the test cluster's overrides when ``partition`` is given (a dry run
-    needs none); ``status_s`` replaces its seconds between status checks after a job ends."""
-    settings = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
+def profile(folder: Path, partition: str | None = PARTITION, status_s: int | None = None,
+            root: Path = ROOT) -> Path:
+    """``root``'s profiles/slurm, with the test cluster's overrides when ``partition`` is given
+    (a dry run needs none); ``status_s`` replaces its seconds between status checks after a job
+    ends."""
+    settings = yaml.safe_load((root / "profiles" / "slurm" / "config.yaml").read_text())
     if partition:
         settings["default-resources"]["slurm_partition"] = repr(partition)
         settings.update(TEST_CLUSTER)
@@ -92,13 +112,16 @@ def align_points(dry_run: str) -> int:
                if "convergent grid --points" in line)
 
 
-def run(root: Path, config: Path, status_s: int | None) -> dict:
-    """One run through the profile in a fresh folder, and what SLURM saw of it."""
+def run(root: Path, config: Path, status_s: int | None, source: Path = ROOT) -> dict:
+    """One run through ``source``'s workflow and profile in a fresh folder, and what SLURM saw
+    of it. A ``source`` other than this checkout runs with its own package first on the path."""
     work = workspace(root / "run")
-    prof = profile(root / "profile", status_s=status_s)
-    plan = snakemake(work, "-n", "--profile", str(prof), config=config, cores=False).stdout
+    prof = profile(root / "profile", status_s=status_s, root=source)
+    env = env_with_venv(PYTHONPATH=str(source / "src")) if source != ROOT else None
+    smk = dict(config=config, cores=False, env=env, snakefile=source / "workflow" / "Snakefile")
+    plan = snakemake(work, "-n", "--profile", str(prof), **smk).stdout
     start = time.perf_counter()
-    done = snakemake(work, "--profile", str(prof), config=config, cores=False)
+    done = snakemake(work, "--profile", str(prof), **smk)
     wall = time.perf_counter() - start
     jobs = slurm_jobs(work)
     aligning = [j for j in jobs if rule_of(j) == "align"]
@@ -112,24 +135,43 @@ def run(root: Path, config: Path, status_s: int | None) -> dict:
                         for k in sorted(set(map(rule_of, jobs)))}}
 
 
-def show(result: dict) -> None:
-    print(f"   now: {result['wall']:6.0f} s wall, {result['sbatch']:3d} sbatch calls, "
+def show(result: dict, label: str) -> None:
+    print(f"{label:>7}: {result['wall']:5.0f} s wall, {result['sbatch']:3d} sbatch calls, "
           f"{result['jobs']:3d} SLURM jobs {result['by_kind']}")
-    print(f"        {result['align_jobs']} align tasks for {result['points']} alignment points: "
+    print(f"         {result['align_jobs']} align tasks for {result['points']} alignment points: "
           f"{result['per_task']:.1f} s of SLURM time per task")
     mean = {key: sum(v) / len(v) for key, v in result["tasks"].items() if v}
     if "start-up" in mean:
-        print(f"        array tasks: start-up {mean['start-up']:.1f} s (SLURM start to command)")
+        print(f"         array tasks: start-up {mean['start-up']:.1f} s (SLURM start to command)")
     if "others" in mean and "first" in mean:
-        print(f"        command start to SLURM end: first tasks {mean['first']:.1f} s, others "
+        print(f"         command start to SLURM end: first tasks {mean['first']:.1f} s, others "
               f"{mean['others']:.1f} s (max {max(result['tasks']['others']):.0f} s): they wait"
               f" {mean['others'] - mean['first']:.1f} s more, for their first task")
-    print(f" filed: {FILED['wall']:6.0f} s wall, {FILED['sbatch']:3d} sbatch calls, "
-          f"{FILED['jobs']:3d} SLURM jobs; {FILED['align_jobs']} align jobs, one SLURM task each"
-          " (issue 20, commit 6f0ae8b)")
-    print(f" ratio: wall {result['wall'] / FILED['wall']:.2f}, sbatch calls "
-          f"{result['sbatch'] / FILED['sbatch']:.2f}, SLURM jobs "
-          f"{result['jobs'] / FILED['jobs']:.2f} (now / filed)")
+
+
+def compare(now: dict, before: dict, label: str) -> None:
+    print(f"  ratio: wall {now['wall'] / before['wall']:.2f}, sbatch calls "
+          f"{now['sbatch'] / before['sbatch']:.2f}, SLURM jobs "
+          f"{now['jobs'] / before['jobs']:.2f} (now / {label})")
+
+
+def before_run(root: Path, config: Path, ref: str, status_s: int | None) -> dict:
+    """The same config through commit ``ref``'s workflow, profile and package."""
+    source = root / "source"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(source), ref],
+                   check=True, capture_output=True)
+    try:
+        settings = yaml.safe_load(config.read_text())
+        schema = (source / "workflow" / "schemas" / "config.schema.yaml").read_text()
+        for key in ("null_draws", "rotations"):  # keys newer than the filed commit
+            if f" {key}:" not in schema:
+                settings["align"].pop(key, None)
+        older = root / "before.yaml"
+        older.write_text(yaml.safe_dump(settings, sort_keys=False))
+        return run(root / "before", older, status_s, source=source)
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(source)],
+                       check=False, capture_output=True)
 
 
 def on_paper(config: Path, point_seconds: float, startup: float) -> None:
@@ -158,6 +200,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=ROOT / "config" / "slurm-scale.yaml")
     parser.add_argument("--runs", choices=["now", "none"], default="now")
+    parser.add_argument("--before", metavar="REF", default=None,
+                        help="also run the config through commit REF's workflow (6f0ae8b: "
+                             "the one issue 20 was filed at), on this machine")
     parser.add_argument("--paper", type=Path, default=ROOT / "config" / "paper.yaml")
     parser.add_argument("--point-seconds", type=float, default=None,
                         help="SLURM seconds per alignment point for the paper estimate "
@@ -178,9 +223,20 @@ def main() -> None:
         interval = args.status_seconds or TEST_CLUSTER["slurm-init-seconds-before-status-checks"]
         print(f"config {args.config.name} through profiles/slurm, status checks {interval} s "
               "after a job ends")
+        before = None
         with tempfile.TemporaryDirectory() as folder:
+            if args.before:
+                before = before_run(Path(folder), args.config.resolve(), args.before,
+                                    args.status_seconds)
             result = run(Path(folder), args.config.resolve(), args.status_seconds)
-        show(result)
+        show(result, "now")
+        if before:
+            show(before, args.before)
+            compare(result, before, args.before)
+        print(f"  filed: {FILED['wall']:5.0f} s wall, {FILED['sbatch']:3d} sbatch calls, "
+              f"{FILED['jobs']:3d} SLURM jobs; {FILED['align_jobs']} align jobs, one SLURM task "
+              "each (issue 20, commit 6f0ae8b, another machine)")
+        compare(result, {k: float(v) for k, v in FILED.items()}, "filed")
         measured = result["tasks"]["start-up"]
         startup = startup or (sum(measured) / len(measured) if measured else STARTUP_S)
         # an alignment point's own time: the align tasks' SLURM time less their start-ups

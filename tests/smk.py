@@ -22,11 +22,12 @@ def env_with_venv(**extra: str) -> dict[str, str]:
 
 
 def snakemake(workdir: Path, *args: str, config: str | Path = "test.yaml", check: bool = True,
-              cores: bool = True, env: dict | None = None, timeout: float | None = None):
-    """Run snakemake on the project's workflow in ``workdir`` with ``config`` (a preset's name
-    or a path); the CLI comes from this venv."""
+              cores: bool = True, env: dict | None = None, timeout: float | None = None,
+              snakefile: Path = SNAKEFILE):
+    """Run snakemake on the project's workflow (or ``snakefile``) in ``workdir`` with ``config``
+    (a preset's name or a path); the CLI comes from this venv."""
     config = config if isinstance(config, Path) else ROOT / "config" / config
-    cmd = [str(BIN / "snakemake"), "-s", str(SNAKEFILE), "--directory", str(workdir),
+    cmd = [str(BIN / "snakemake"), "-s", str(snakefile), "--directory", str(workdir),
            "--configfile", str(config), *(["--cores", "2"] if cores else []), *args]
     done = subprocess.run(cmd, capture_output=True, text=True, env=env or env_with_venv(),
                           timeout=timeout)
