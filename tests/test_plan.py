@@ -6,16 +6,20 @@ import re
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 import yaml
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from convergent.plan import IMAGES, SENTENCES, alternatives, family, make_plan
 from convergent.plan.jobs import (
     ALIGN_COLUMNS,
+    PAIR_COLUMNS,
     TASK_COLUMNS,
     alignment_jobs,
     extraction_jobs,
+    pair_name,
     task_points,
 )
 from convergent.plan.models import (
@@ -98,19 +102,51 @@ def test_ood_analysis_is_vision_only_at_the_final_checkpoint_on_each_set_and_its
 
 def test_an_align_task_is_one_analysis_and_pair_with_all_its_points():
     plan = plan_of(**MIXED)
-    points = task_points(plan.align_jobs)
-    assert list(plan.align_tasks.columns) == TASK_COLUMNS
-    assert len(plan.align_tasks) == len(points) == len(
-        plan.align_jobs.drop_duplicates(TASK_COLUMNS))
+    points = task_points(plan.align_jobs, plan.align_tasks)
+    assert list(plan.align_tasks.columns) == [*TASK_COLUMNS, *PAIR_COLUMNS]
+    pairs = plan.align_jobs.drop_duplicates(["analysis", *PAIR_COLUMNS])
+    assert len(plan.align_tasks) == len(points) == len(pairs)  # one pair a task by default
     assert sum(map(len, points.values())) == len(plan.align_jobs)  # every point, once
-    # keys as Snakemake's wildcards give them; points in the table's order
-    assert points[("ood", "cnn", "0", "cnn", "1")] == [
-        (2, "contrast"), (2, "edge"), (2, "test@contrast"), (2, "test@edge")]
-    assert points[("training", "cnn", "0", "cnn", "2")] == [(0, IMAGES), (1, IMAGES),
-                                                           (2, IMAGES)]
-    assert points[("seeds", "pythia", "1", "pythia", "3")] == [(0, SENTENCES),
-                                                              (143000, SENTENCES)]
-    assert all(isinstance(e, int) for pts in points.values() for e, _ in pts)  # JSON-ready
+    # a task of one pair is named by the pair; points in the table's order, JSON-ready
+    pair = ("cnn", 0, "cnn", 1)
+    assert points[("ood", "cnn-seed0__cnn-seed1")] == [
+        (pair, 2, "contrast"), (pair, 2, "edge"), (pair, 2, "test@contrast"),
+        (pair, 2, "test@edge")]
+    assert [p[1:] for p in points[("training", "cnn-seed0__cnn-seed2")]] == [
+        (0, IMAGES), (1, IMAGES), (2, IMAGES)]
+    assert [p[1:] for p in points[("seeds", "pythia-seed1__pythia-seed3")]] == [
+        (0, SENTENCES), (143000, SENTENCES)]
+    assert all(isinstance(e, int) and isinstance(p[1], int) and isinstance(p[3], int)
+               for pts in points.values() for p, e, _ in pts)
+
+
+@pytest.mark.parametrize("per_task", [2, 3, 100])
+def test_pairs_per_task_cuts_each_analysis_into_tasks_of_that_many_pairs(per_task):
+    one = plan_of(**MIXED)
+    config = copy.deepcopy(MIXED)
+    config["align"] = {"pairs_per_task": per_task}
+    plan = plan_of(**config)
+    tasks, points = plan.align_tasks, task_points(plan.align_jobs, plan.align_tasks)
+    # the same pairs, in the same order, each in exactly one task of its own analysis
+    pd.testing.assert_frame_equal(tasks[["analysis", *PAIR_COLUMNS]],
+                                  one.align_tasks[["analysis", *PAIR_COLUMNS]])
+    sizes = tasks.groupby(["analysis", "task"], sort=False).size()
+    for analysis, of_analysis in sizes.groupby(level=0, sort=False):
+        pairs = len(one.align_tasks[one.align_tasks.analysis == analysis])
+        assert of_analysis.tolist() == [per_task] * (pairs // per_task) + (
+            [pairs % per_task] if pairs % per_task else [])
+    # every point once, pair by pair
+    flat = [(a, *pair, e, s) for (a, _), pts in points.items() for pair, e, s in pts]
+    assert sorted(flat) == sorted(plan.align_jobs.itertuples(index=False, name=None))
+    first = tasks.iloc[0]
+    expected = pair_name(*first[PAIR_COLUMNS]) + (
+        f"+{sizes.iloc[0] - 1}" if sizes.iloc[0] > 1 else "")
+    assert first.task == expected
+
+
+def test_pairs_per_task_must_be_a_positive_integer():
+    with pytest.raises(WorkflowError, match="pairs_per_task"):
+        validated(**{**MIXED, "align": {"pairs_per_task": 0}})
 
 
 def test_a_matched_baseline_reads_the_in_distribution_activations():

@@ -1,5 +1,6 @@
 """The Snakemake workflow end to end on config/test.yaml: dry runs, a full run, reruns."""
 
+import json
 import re
 from pathlib import Path
 
@@ -40,6 +41,46 @@ def test_extraction_is_one_job_per_checkpoint(tmp_path):
     assert len(with_ood) == 4  # the last epoch of each seed
     assert all({"test.safetensors", "contrast.safetensors", "eidolonI.safetensors"} <= names
                for names in with_ood)
+
+
+def align_tasks_of(dry_run: str) -> dict[str, list[dict]]:
+    """Each align job of a dry run (``-p``): its output → the points of its command."""
+    tasks = {}
+    for block in re.split(r"\n(?=\[)", dry_run):
+        if re.search(r"^\s*rule align:", block, flags=re.M):
+            output = re.search(r"^\s*output: (.+)$", block, flags=re.M).group(1)
+            points = re.search(r"--points '(.+?)' --metrics", block).group(1)
+            tasks[output] = json.loads(points)
+    return tasks
+
+
+@pytest.mark.parametrize("per_task", [1, 3, 6])
+def test_an_align_task_holds_pairs_per_task_model_pairs(tmp_path, per_task):
+    """slurm-scale.yaml: 4 seeds, so 6 seed pairs in each of its 4 analyses, cut into tasks of
+    align.pairs_per_task pairs; every point of every pair is scored by exactly one task, which
+    labels it with its own pair."""
+    work = workspace(tmp_path)
+    config = yaml.safe_load((ROOT / "config" / "slurm-scale.yaml").read_text())
+    config["align"]["pairs_per_task"] = per_task
+    path = work / "config" / "grain.yaml"
+    path.write_text(yaml.safe_dump(config))
+    tasks = align_tasks_of(snakemake(work, "-n", "-p", config=path).stdout)
+    assert len(tasks) == 4 * -(-6 // per_task)
+    pairs = {}
+    for output, points in tasks.items():
+        analysis, name = Path(output).parent.name, Path(output).stem
+        mine = list(dict.fromkeys((p["labels"]["seed_x"], p["labels"]["seed_y"]) for p in points))
+        assert len(mine) == min(per_task, 6) and all(
+            f"seed{x}" in p["a"] and f"seed{y}" in p["b"]
+            for p in points for x, y in [(p["labels"]["seed_x"], p["labels"]["seed_y"])])
+        first = f"vgg11-seed{mine[0][0]}__vgg11-seed{mine[0][1]}"
+        assert name == (first if per_task == 1 else f"{first}+{len(mine) - 1}")
+        for pair in mine:
+            assert (analysis, pair) not in pairs
+            pairs[(analysis, pair)] = [p for p in points if (p["labels"]["seed_x"],
+                                                             p["labels"]["seed_y"]) == pair]
+    assert len(pairs) == 4 * 6  # every pair of every analysis, once
+    assert sum(map(len, pairs.values())) == 72  # and every point (bench_slurm.py counts 72)
 
 
 @pytest.fixture(scope="module")

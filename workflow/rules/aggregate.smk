@@ -2,7 +2,7 @@ rule aggregate:
     """The tidy tables: alignment (one row per layer pair × metric × analysis), accuracy per
     stimulus set, accuracy over training, and the models compared."""
     input:
-        alignment=jobs_paths("alignment", PLAN.align_tasks),
+        alignment=jobs_paths("alignment", PLAN.align_tasks[TASK_COLUMNS].drop_duplicates()),
         accuracy=jobs_paths("accuracy", PLAN.extract_jobs),
         training=training_logs(),
     output:

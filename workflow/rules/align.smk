@@ -1,8 +1,8 @@
 rule align:
-    """One align task: an analysis and a model pair, at every point of the analysis (its
-    checkpoints, its stimulus sets), every layer pair (corresponding layers for the seed
-    analyses, all across models) under every configured metric and correlation, in one
-    process through the engine's grid."""
+    """One align task: an analysis and align.pairs_per_task of its model pairs, at every
+    point of the analysis (its checkpoints, its stimulus sets), every layer pair
+    (corresponding layers for the seed analyses, all across models) under every configured
+    metric and correlation, in one process through the engine's grid."""
     input:
         align_inputs,
     output:

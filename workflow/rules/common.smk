@@ -34,7 +34,6 @@ LANGUAGE_EPOCHS = checkpoint_axis(config["language"]["train"]["epochs"],
 # ---- every path of the workflow ----------------------------------------------------------
 RESULTS, LOGS = config["results"], config["logs"]
 NET = "{model}/seed{seed}"
-PAIR = "{model_x}-seed{seed_x}__{model_y}-seed{seed_y}"
 PATHS = {
     "state": f"{RESULTS}/train_state/{NET}",
     "checkpoint": f"{RESULTS}/checkpoints/{NET}/epoch{{epoch}}.pt",
@@ -42,7 +41,7 @@ PATHS = {
     "train_log": f"{RESULTS}/checkpoints/{NET}/accuracy.csv",
     "activations": f"{RESULTS}/activations/{NET}/epoch{{epoch}}/{{stimset}}.safetensors",
     "accuracy": f"{RESULTS}/activations/{NET}/epoch{{epoch}}/{{stimset}}.accuracy.csv",
-    "alignment": f"{RESULTS}/alignment/{{analysis}}/{PAIR}.parquet",
+    "alignment": f"{RESULTS}/alignment/{{analysis}}/{{task}}.parquet",
     "table": f"{RESULTS}/tables/{{table}}.{{ext}}",
     "figure": f"{RESULTS}/figures/{{figure}}.{{ext}}",
     "summary": f"{RESULTS}/summary.md",
@@ -56,7 +55,7 @@ PATHS = {
 LOG = {
     "train": f"{LOGS}/train/{NET}.log",
     "extract": f"{LOGS}/extract/{NET}/epoch{{epoch}}/{{stimset}}.log",
-    "align": f"{LOGS}/align/{{analysis}}/{PAIR}.log",
+    "align": f"{LOGS}/align/{{analysis}}/{{task}}.log",
     "aggregate": f"{LOGS}/aggregate.log",
     "figure": f"{LOGS}/figures/{{figure}}.log",
     "summary": f"{LOGS}/summary.log",
@@ -79,14 +78,11 @@ FIGURE_TABLES = {"rotation"}
 
 wildcard_constraints:
     model=alternatives(MODELS),
-    model_x=alternatives(MODELS),
-    model_y=alternatives(MODELS),
     seed=r"\d+",
-    seed_x=r"\d+",
-    seed_y=r"\d+",
     epoch=r"\d+(\.\d+)?",  # whole epochs, and fractions of epoch 1 (epoch_label)
     stimset=alternatives([IMAGES, SENTENCES, *OOD, *map(matched_stimset, OOD)]),
     analysis="seeds|cross|training|ood|rotation",
+    task=alternatives(PLAN.align_tasks.task.unique()),
     experiment="architectures|sweep|final_distance|depth|digits",
     run=r"[A-Za-z0-9_.\-]+",
 
@@ -215,32 +211,33 @@ def model_source(wildcards):
 
 
 AlignJob = namedtuple("AlignJob", "analysis model_x model_y epoch")
-#: align task (its wildcards' values) → its points (epoch, stimset): looked up, not searched,
+#: align task (analysis, task) → its points (pair, epoch, stimset): looked up, not searched,
 #: as Snakemake calls the input and params functions of thousands of align jobs
-TASK_POINTS = task_points(PLAN.align_jobs)
+TASK_POINTS = task_points(PLAN.align_jobs, PLAN.align_tasks)
 
 
-def activation_file(wildcards, s, epoch, stimset):
-    """The activations side ``s`` (x or y) of an align task reads at point (epoch, stimset)."""
-    model = getattr(wildcards, f"model_{s}")
-    at = side_epoch(MODELS, AlignJob(wildcards.analysis, wildcards.model_x, wildcards.model_y,
-                                     epoch), s)
-    return PATHS["activations"].format(model=model, seed=getattr(wildcards, f"seed_{s}"),
-                                       epoch=epoch_label(at), stimset=stimset)
+def activation_file(analysis, pair, s, epoch, stimset):
+    """The activations side ``s`` (x or y) of model pair ``pair`` (model_x, seed_x, model_y,
+    seed_y) reads at point (epoch, stimset) of an analysis."""
+    model, seed = pair[0:2] if s == "x" else pair[2:4]
+    at = side_epoch(MODELS, AlignJob(analysis, pair[0], pair[2], epoch), s)
+    return PATHS["activations"].format(model=model, seed=seed, epoch=epoch_label(at),
+                                       stimset=stimset)
 
 
 def align_points(wildcards):
-    """Each point of an align task: its files a (side x) and b (side y), its labels, and for
-    a matched baseline the OOD set's activations of side x, whose size it takes."""
-    key = tuple(getattr(wildcards, c) for c in TASK_COLUMNS)
-    points = []
-    for epoch, stimset in TASK_POINTS[key]:
+    """Each point of an align task: its files a (side x) and b (side y), its labels (the
+    pair and the point), and for a matched baseline the OOD set's activations of side x,
+    whose size it takes."""
+    points, analysis = [], wildcards.analysis
+    for pair, epoch, stimset in TASK_POINTS[(analysis, wildcards.task)]:
         read = read_stimset(stimset)
-        point = {"a": activation_file(wildcards, "x", epoch, read),
-                 "b": activation_file(wildcards, "y", epoch, read),
-                 "labels": {"epoch": epoch, "stimset": stimset}}
+        point = {"a": activation_file(analysis, pair, "x", epoch, read),
+                 "b": activation_file(analysis, pair, "y", epoch, read),
+                 "labels": {**dict(zip(("model_x", "seed_x", "model_y", "seed_y"), pair)),
+                            "epoch": epoch, "stimset": stimset}}
         if ood := matched_ood(stimset):
-            point["subset_like"] = activation_file(wildcards, "x", epoch, ood)
+            point["subset_like"] = activation_file(analysis, pair, "x", epoch, ood)
         points.append(point)
     return points
 
@@ -273,8 +270,8 @@ def align_options(wildcards):
 
 
 def align_labels(wildcards):
-    """The align task's identity, as columns of its table."""
-    return labels(**{k: getattr(wildcards, k) for k in TASK_COLUMNS})
+    """The align task's analysis, a column of its table (each point labels its own pair)."""
+    return labels(analysis=wildcards.analysis)
 
 
 def theory_spec(wildcards):

@@ -36,8 +36,9 @@ class Plan:
         one row per align point (analysis, model pair, epoch, stimulus set), and per (model,
         seed, epoch, stimulus set) they read.
     align_tasks : pandas.DataFrame
-        one row per align job of the workflow: an analysis and a model pair, all its points
-        (:func:`.jobs.alignment_tasks`).
+        one row per model pair of each align job of the workflow: its analysis, its task
+        name and the pair (:func:`.jobs.alignment_tasks`, ``align.pairs_per_task`` pairs a
+        task).
     figures : list of str
         the figures the results can feed, in the report's order.
     left_out : dict
@@ -76,7 +77,7 @@ def make_plan(config: dict, model_defaults: dict) -> Plan:
     missing = left_out(align["analyses"], align["metrics"], align["corr"], ood, models)
     runs = theory_runs(config["theory"])
     return Plan(models=models, groups=model_groups, align_jobs=jobs,
-                align_tasks=alignment_tasks(jobs),
+                align_tasks=alignment_tasks(jobs, align["pairs_per_task"]),
                 extract_jobs=extraction_jobs(jobs, models),
                 figures=[name for name in FIGURE_NEEDS if name not in missing],
                 left_out=missing,

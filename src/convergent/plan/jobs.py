@@ -1,13 +1,14 @@
 """The workflow's job tables: which align jobs an analysis makes, and which activations they read.
 
 The align table has one row per *point*: (analysis, model pair, epoch, stimulus set). The
-workflow runs one align job per *task*: an analysis and a model pair (:data:`TASK_COLUMNS`),
-scoring all of the pair's points of that analysis (every checkpoint of the training analysis,
-every OOD set and its size-matched baseline, ...), all their layer pairs, under every
-correlation of ``align.corr``, in one process: Python and torch start once per pair, not once
-per point, and a paper-scale DAG has a tenth of the jobs. The price: a task reruns whole when
-the activations of any of its points change (a new kept checkpoint reruns the pair's training
-task); extraction stays one job per checkpoint. Per analysis (design.md, "Analyses"):
+workflow runs one align job per *task*: an analysis and ``align.pairs_per_task`` of its model
+pairs (:func:`alignment_tasks`; one by default), scoring all of their points of that analysis
+(every checkpoint of the training analysis, every OOD set and its size-matched baseline, ...),
+all their layer pairs, under every correlation of ``align.corr``, in one process: Python and
+torch start once per task, not once per point, and a paper-scale DAG has a tenth of the jobs.
+The price: a task reruns whole when the activations of any of its points change (a new kept
+checkpoint reruns the pair's training task); extraction stays one job per checkpoint. Per
+analysis (design.md, "Analyses"):
 
 - ``seeds``: every seed pair of a model, at its first (untrained) and last (trained) checkpoint,
   on its in-distribution set;
@@ -37,7 +38,9 @@ from .models import RESPONSES, family, matched_stimset, modality, read_stimset
 
 ALIGN_COLUMNS = ["analysis", "model_x", "seed_x", "model_y", "seed_y", "epoch", "stimset"]
 #: What names an align task: the columns of :data:`ALIGN_COLUMNS` but the point (epoch, stimset).
-TASK_COLUMNS = ALIGN_COLUMNS[:5]
+#: An align task: an analysis and its name (:func:`alignment_tasks`); a pair within it.
+TASK_COLUMNS = ["analysis", "task"]
+PAIR_COLUMNS = ALIGN_COLUMNS[1:5]
 EXTRACT_COLUMNS = ["model", "seed", "epoch", "stimset"]
 
 
@@ -131,20 +134,49 @@ def alignment_jobs(models: dict[str, dict], groups: list[list[str]], analyses: l
     return pd.DataFrame(rows, columns=ALIGN_COLUMNS)
 
 
-def alignment_tasks(align_jobs: pd.DataFrame) -> pd.DataFrame:
-    """One row per align task (columns :data:`TASK_COLUMNS`), in the align table's order."""
-    return align_jobs[TASK_COLUMNS].drop_duplicates().reset_index(drop=True)
+def pair_name(model_x, seed_x, model_y, seed_y) -> str:
+    """How paths and logs name a model pair: ``resnet18-seed0__resnet18-seed1``."""
+    return f"{model_x}-seed{seed_x}__{model_y}-seed{seed_y}"
 
 
-def task_points(align_jobs: pd.DataFrame) -> dict[tuple, list[tuple]]:
-    """Align task (its :data:`TASK_COLUMNS` values as strings, as Snakemake's wildcards
-    give them) → its points, ``(epoch, stimset)`` in the align table's order."""
+def alignment_tasks(align_jobs: pd.DataFrame, pairs_per_task: int = 1) -> pd.DataFrame:
+    """One row per model pair of every align task (columns :data:`TASK_COLUMNS` and
+    :data:`PAIR_COLUMNS`), in the align table's order.
+
+    An analysis's model pairs are cut, in order, into tasks of ``pairs_per_task`` pairs (the
+    last may hold fewer). A task is named by its first pair, with ``+k`` when k more follow
+    (``vgg11-seed0__vgg11-seed1+2``): one pair per task keeps the pair's own name."""
+    pairs = align_jobs[["analysis", *PAIR_COLUMNS]].drop_duplicates()
+    rows = []
+    for analysis in pairs.analysis.unique():
+        of_analysis = pairs[pairs.analysis == analysis][PAIR_COLUMNS].to_numpy().tolist()
+        for start in range(0, len(of_analysis), pairs_per_task):
+            chunk = of_analysis[start:start + pairs_per_task]
+            name = pair_name(*chunk[0]) + (f"+{len(chunk) - 1}" if len(chunk) > 1 else "")
+            rows += [(analysis, name, *pair) for pair in chunk]
+    return pd.DataFrame(rows, columns=[*TASK_COLUMNS, *PAIR_COLUMNS])
+
+
+def task_points(align_jobs: pd.DataFrame, align_tasks: pd.DataFrame
+                ) -> dict[tuple, list[tuple]]:
+    """Align task ``(analysis, task)`` → its points, ``(pair, epoch, stimset)`` with the pair as
+    ``(model_x, seed_x, model_y, seed_y)``, pair by pair in the task's order and each pair's
+    points in the align table's order (which lists a pair's points together). Epochs and seeds
+    are JSON-ready numbers."""
+    task_of = {(row.analysis, *row[2:]): row.task
+               for row in align_tasks.itertuples(index=False)}
     points: dict[tuple, list[tuple]] = {}
     for row in align_jobs.itertuples(index=False):
-        key = tuple(str(getattr(row, c)) for c in TASK_COLUMNS)
+        pair = tuple(plain(getattr(row, c)) for c in PAIR_COLUMNS)
         epoch = int(row.epoch) if float(row.epoch).is_integer() else float(row.epoch)
-        points.setdefault(key, []).append((epoch, row.stimset))
+        key = (row.analysis, task_of[(row.analysis, *pair)])
+        points.setdefault(key, []).append((pair, epoch, row.stimset))
     return points
+
+
+def plain(value):
+    """A numpy scalar as the Python number (or string) it holds, for JSON."""
+    return value.item() if hasattr(value, "item") else value
 
 
 def extraction_jobs(align_jobs: pd.DataFrame, models: dict[str, dict]) -> pd.DataFrame:
