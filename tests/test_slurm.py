@@ -212,17 +212,24 @@ def realigned(work: Path, since: float) -> list[Path]:
 
 
 def test_a_cancelled_align_task_fails_alone_reruns_alone_and_retries_work(slurm_run, tmp_path):
+    """Align tasks of several model pairs each (align.pairs_per_task): a cancelled one fails
+    alone, the next run redoes it alone, and a retry finishes it."""
     source, _, _, _ = slurm_run
     work = tmp_path / "run"
-    shutil.copytree(source, work, symlinks=True)  # trained and extracted: only align reruns
+    shutil.copytree(source, work, symlinks=True)  # seeds 0 and 1 trained and extracted
     profile = slurm_profile(tmp_path / "profile", retries=0)
-    config = edited_config(work, "folds4.yaml", align={"folds": 4})  # every align task reruns
-    targets = [str(path.relative_to(work)) for path in align_outputs(work)]
+    # a third seed: 3 seed pairs per analysis, all in one task; 4 folds: every task is new
+    config = edited_config(work, "grouped.yaml", seeds=[0, 1, 2], align={
+        "folds": 4, "pairs_per_task": 3, "analyses": ["seeds", "training", "ood", "rotation"]})
+    targets = sorted(planned_outputs(slurm_snakemake(work, profile, "-n", config=config).stdout,
+                                     "align"))
     aligned = len(targets)
+    assert aligned == 4 and all(Path(t).stem.endswith("+2") for t in targets), targets
     started = time.time()
     run = Background(work, profile, config)
-    # all align tasks are ready together: one array; cancel one of its running tasks
-    assert wait_for(lambda: cancel_a_running_job(work, "align"), 240, "an align task to cancel")
+    # every align task reads seed 2, so they are ready together: one array; cancel one of its
+    # running tasks
+    assert wait_for(lambda: cancel_a_running_job(work, "align"), 400, "an align task to cancel")
     code, output = run.finish(timeout=400)
     assert code != 0, output
     assert "CANCELLED" in output and "Error" in output, output[-3000:]
@@ -250,6 +257,9 @@ def test_a_cancelled_align_task_fails_alone_reruns_alone_and_retries_work(slurm_
     first, retry = (seconds_of(j["TimeLimit"]) for j in tasks)
     assert retry == 2 * first == 2 * align_request(size_mb=0)[1] * 60
     assert len(realigned(work, started)) == aligned
+    (redone,) = missing  # the grouped task redone: all three of its pairs
+    pairs = pd.read_parquet(work / redone)[["seed_x", "seed_y"]].drop_duplicates()
+    assert sorted(map(tuple, pairs.to_numpy().tolist())) == [(0, 1), (0, 2), (1, 2)]
 
 
 def test_a_training_job_killed_mid_epoch_resumes_on_retry(tmp_path):
