@@ -246,6 +246,25 @@ def test_the_plan_and_the_cli_import_neither_torch_nor_matplotlib(module):
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+# What each job's verb imports (issue 19: a job imports only what it uses): the text
+# extraction no torchvision, the theory's tables and figures and the result tables no torch.
+JOB_IMPORTS = [
+    ("from convergent.extract import extract_text", ["torchvision"]),
+    ("from convergent.theory.results import collect", ["torch"]),
+    ("from convergent.figures.theory import draw_theory", ["torch"]),
+    ("from convergent.aggregate import aggregate", ["torch"]),
+    ("from convergent.figures import draw", ["torch"]),
+    ("from convergent.analysis.summary import write_summary", ["torch", "matplotlib"]),
+]
+
+
+@pytest.mark.parametrize("statement, absent", JOB_IMPORTS)
+def test_a_job_imports_only_what_it_uses(statement, absent):
+    code = (f"import sys; {statement}; heavy = [m for m in {absent!r} if m in sys.modules]; "
+            "assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 BRAIN = dict(
     models={"net": {"arch": "resnet18", "source": "checkpoint", "path": "n{seed}_{epoch}.pt",
                     "epochs": [0, 10]},

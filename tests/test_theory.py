@@ -7,15 +7,14 @@ import torch
 from torch import nn
 
 from convergent.theory import (
-    TwoPoint,
     conserved,
     final_distance,
     fit_loss_rate,
     fit_rates,
     loss,
-    measure,
     solve,
 )
+from convergent.theory.measure import TwoPoint, measure
 
 DX2, DY2 = 1.0, 0.5
 RICH = (1e-3, 1e-3, 0.0)  # small initial distances: the rich regime

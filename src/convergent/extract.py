@@ -20,7 +20,6 @@ from .data import CATEGORIES, ImageSet, build_stimset, ood_accuracy
 from .data.stimsets import in_distribution_ids
 from .errors import InputError
 from .io import write_layers, write_rows
-from .models import check_image_size, extract_activations, load_vision_model
 from .models.language import run_sentences
 from .models.responses import load_responses
 from .models.sources import load_language_source
@@ -72,6 +71,8 @@ def extract(checkpoint: Path | str | os.PathLike | dict, data: dict, stimuli: di
     if isinstance(checkpoint, dict) and "responses" in checkpoint:
         return extract_responses(checkpoint["responses"], data, stimuli, stimsets, activations,
                                  accuracy, labels)
+    from .models import check_image_size, extract_activations, load_vision_model
+
     model, spec = load_vision_model(checkpoint, device)
     accuracies = {}
     for stimset, layers_path, accuracy_path in zip(stimsets, activations, accuracy,

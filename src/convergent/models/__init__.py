@@ -10,18 +10,21 @@ from our checkpoint folders or the Hugging Face hub (:mod:`.sources`); MoCo v2 l
 :mod:`.moco`.
 """
 
-from .activations import (
-    LAYER_SPECS,
-    LayerSpec,
-    conv_layer_names,
-    extract_activations,
-    layer_names,
-    layer_spec,
-)
-from .sources import build_from_spec, load_checkpoint, load_language_source, load_vision_model
-from .vit import check_image_size
-from .zoo import ARCHITECTURES, build_model
+# Resolved on first use (PEP 562): a job that needs one submodule, the language model's say,
+# does not pay for importing torchvision (seconds, in every SLURM task).
+_WHERE = {
+    "LAYER_SPECS": "activations", "LayerSpec": "activations", "conv_layer_names": "activations",
+    "extract_activations": "activations", "layer_names": "activations",
+    "layer_spec": "activations", "build_from_spec": "sources", "load_checkpoint": "sources",
+    "load_language_source": "sources", "load_vision_model": "sources",
+    "check_image_size": "vit", "ARCHITECTURES": "zoo", "build_model": "zoo",
+}
+__all__ = sorted(_WHERE)
 
-__all__ = ["ARCHITECTURES", "LAYER_SPECS", "LayerSpec", "build_from_spec", "build_model",
-           "check_image_size", "conv_layer_names", "extract_activations", "layer_names",
-           "layer_spec", "load_checkpoint", "load_language_source", "load_vision_model"]
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f".{_WHERE[name]}", __name__), name)

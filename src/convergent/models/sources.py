@@ -37,7 +37,6 @@ from torch import nn
 from ..errors import InputError
 from .language import load_language_model
 from .moco import attach_projection_head
-from .zoo import build_model
 
 #: Our architecture name → torchvision's model name for pretrained weights.
 TORCHVISION_NAMES = {"resnet18": "resnet18", "resnet50": "resnet50", "vgg11": "vgg11_bn",
@@ -47,6 +46,8 @@ WEIGHTS_PREFIX = "torchvision:"
 
 def build_from_spec(spec: dict) -> nn.Module:
     """An untrained module shaped as a checkpoint's ``spec`` describes."""
+    from .zoo import build_model  # torchvision: only where a vision model is built
+
     model = build_model(spec["arch"], spec["num_classes"], spec.get("width", 1.0),
                         spec.get("small_input", False))
     if spec.get("objective", "supervised") == "moco":

@@ -15,8 +15,6 @@ import pandas as pd
 
 from ..errors import InputError
 from ..io import atomic_path, write_table
-from .digits import digit_pair_run
-from .experiment import fit_trajectory, two_point_run
 from .fit import r_squared
 from .ode import conserved, final_distance
 
@@ -70,6 +68,9 @@ def run_one(spec: dict) -> tuple[pd.DataFrame, list[dict]]:
     spec asks, and return its labelled trajectory (``*_theory`` columns NaN when not fitted) and
     its fit rows: one for the tracked layer, or one per layer of a depth run (the spec's
     ``layers``), each fitted on its own h with the run's y and w."""
+    from .digits import digit_pair_run  # torch: only a run needs it, not collect
+    from .experiment import fit_trajectory, two_point_run
+
     check_spec(spec)
     trajectory = (digit_pair_run if spec["experiment"] == "digits" else two_point_run)(spec)
     dx2, dy2, lr = (trajectory.attrs[k] for k in ("dx2", "dy2", "lr"))
