@@ -37,7 +37,6 @@ import pandas as pd
 from .models import RESPONSES, family, matched_stimset, modality, read_stimset
 
 ALIGN_COLUMNS = ["analysis", "model_x", "seed_x", "model_y", "seed_y", "epoch", "stimset"]
-#: What names an align task: the columns of :data:`ALIGN_COLUMNS` but the point (epoch, stimset).
 #: An align task: an analysis and its name (:func:`alignment_tasks`); a pair within it.
 TASK_COLUMNS = ["analysis", "task"]
 PAIR_COLUMNS = ALIGN_COLUMNS[1:5]
