@@ -4,9 +4,13 @@ and what SLURM saw of a run (for the SLURM tests and benchmarks/bench_slurm.py).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
@@ -55,11 +59,39 @@ def job_counts(output: str) -> dict[str, int]:
     return counts
 
 
+@contextmanager
+def worktree(ref: str, path: Path) -> Iterator[Path]:
+    """A checkout of commit ``ref`` at ``path`` (a git worktree), removed afterwards."""
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), ref],
+                   check=True, capture_output=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)],
+                       check=False, capture_output=True)
+
+
+def job_times(log: str) -> list[tuple[str, float, float]]:
+    """(rule, start, end) of every job a Snakemake log shows finishing, in seconds of the
+    epoch (the log stamps whole seconds): a job starts at the stamp above its `rule` block and
+    ends at the stamp above its `Finished jobid` line."""
+    stamp, started, jobs = 0.0, {}, []
+    for line in log.splitlines():
+        if m := re.fullmatch(r"\[(\w{3} \w{3} +\d+ [\d:]+ \d{4})\]", line.strip()):
+            stamp = time.mktime(time.strptime(m[1], "%a %b %d %H:%M:%S %Y"))
+        elif m := re.match(r"\s+jobid: (\d+)$", line):
+            started.setdefault(m[1], stamp)
+        elif m := re.match(r"Finished jobid: (\d+) \(Rule: (\w+)\)", line):
+            jobs.append((m[2], started.get(m[1], stamp), stamp))
+    return jobs
+
+
 def edited_config(workdir: Path, name: str, **sections) -> Path:
     """config/test.yaml with some sections updated, saved in ``workdir``."""
     config = yaml.safe_load((ROOT / "config" / "test.yaml").read_text())
     for section, values in sections.items():
-        config[section] = {**config[section], **values} if isinstance(values, dict) else values
+        config[section] = ({**config.get(section, {}), **values} if isinstance(values, dict)
+                           else values)
     path = workdir / "config" / name
     path.write_text(yaml.safe_dump(config))
     return path

@@ -126,3 +126,27 @@ def test_grid_refuses_a_rotation_without_permutation_as_the_cli_does(rng):
     X = rng.standard_normal((30, 4))
     with pytest.raises(InputError, match="needs permutation"):
         grid([X], [X], metrics=["procrustes"], rotate=0, folds=3)
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["--points", '[{"source": {"checkpoint": "c.pt"}}]', "--stimsets", "test"],
+     "--points replaces a checkpoint file or --source, --stimsets"),
+    (["--points", '[{"source": {"checkpoint": "c.pt"}, "stimsets": ["test"]}]'],
+     "--points entry 0 lacks activations, accuracy"),
+    (["--points", "[]"], "--points is empty"),
+    (["--points", '["c.pt"]'], "--points entry 0 is not an object"),
+    (["--source", '{"checkpoint": "c.pt"}', "--stimsets", "test"], "give --activations"),
+])
+def test_cli_extract_points_errors(capsys, tmp_path, argv, fragment):
+    """One checkpoint's options or --points, never both; each point complete."""
+    expect_cli_error(capsys, ["extract", "--data", "{}", "--stimuli", "{}", "--device", "cpu",
+                              *argv], fragment)
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_extract_text_points_errors(capsys):
+    expect_cli_error(capsys, ["extract-text", "--sentences", "{}", "--points",
+                              '[{"source": {}, "out": "a.safetensors"}]', "--device", "cpu"],
+                     "--points entry 0 lacks record")
+    expect_cli_error(capsys, ["extract-text", "--sentences", "{}", "--out", "a.safetensors"],
+                     "give --source (or --points)")

@@ -19,6 +19,7 @@ from convergent.plan.jobs import (
     TASK_COLUMNS,
     alignment_jobs,
     extraction_jobs,
+    network_checkpoints,
     pair_name,
     task_points,
 )
@@ -191,6 +192,29 @@ def test_extraction_jobs_are_exactly_the_activations_the_align_jobs_read():
     table = plan.extract_jobs
     assert set(map(tuple, table.to_numpy().tolist())) == read and len(table) == len(read)
     assert table.equals(extraction_jobs(plan.align_jobs, plan.models))
+
+
+def test_a_network_extract_job_covers_exactly_its_networks_extraction_jobs():
+    """extract.per: network: every (model, seed) read is one network; its checkpoints in
+    training order, each with its stimulus sets in the given order, are its rows of the
+    extraction table, each once."""
+    plan = plan_of(**MIXED)
+    order = [IMAGES, SENTENCES, "contrast", "edge"]
+    networks = plan.networks("vision") + plan.networks("language")
+    assert sorted(networks) == sorted(set(map(tuple, plan.extract_jobs[["model", "seed"]]
+                                              .to_numpy().tolist())))
+    assert {m for m, _ in plan.networks("language")} == {"lm", "pythia"}
+    covered = []
+    for model, seed in networks:
+        checkpoints = network_checkpoints(plan.extract_jobs, model, seed, order)
+        epochs = [epoch for epoch, _ in checkpoints]
+        assert epochs == sorted(epochs)
+        for epoch, stimsets in checkpoints:
+            assert stimsets == sorted(stimsets, key=order.index)
+            covered += [(model, seed, epoch, s) for s in stimsets]
+    assert sorted(covered) == sorted(map(tuple, plan.extract_jobs.to_numpy().tolist()))
+    last = network_checkpoints(plan.extract_jobs, "cnn", 1, order)[-1]
+    assert last == (2, [IMAGES, "contrast", "edge"])  # the OOD analysis reads the last epoch
 
 
 def test_torchvision_model_has_one_network_and_only_cross_and_ood_jobs_need_two():

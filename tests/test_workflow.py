@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +20,13 @@ ALIGNMENT_COLUMNS = ["analysis", "model_x", "seed_x", "model_y", "seed_y", "epoc
 def test_dry_run_of_every_config(tmp_path, config):
     done = snakemake(workspace(tmp_path), "-n", config=config)
     counts = job_counts(done.stdout)
-    assert {"extract_id", "extract_ood", "align", "aggregate", "all"} <= set(counts)
+    assert {"align", "aggregate", "all"} <= set(counts)
+    per = yaml.safe_load((ROOT / "config" / config).read_text()).get("extract", {}).get("per")
+    if per == "network":  # one rule per network, and no per-checkpoint rule
+        assert any(re.fullmatch(r"extract_\w+_seed\d+", rule) for rule in counts), counts
+        assert "extract_id" not in counts
+    else:
+        assert {"extract_id", "extract_ood"} <= set(counts)
     assert any(rule.startswith("train_vision_") for rule in counts)  # one rule per model
 
 
@@ -41,6 +48,35 @@ def test_extraction_is_one_job_per_checkpoint(tmp_path):
     assert len(with_ood) == 4  # the last epoch of each seed
     assert all({"test.safetensors", "contrast.safetensors", "eidolonI.safetensors"} <= names
                for names in with_ood)
+
+
+def extract_outputs(dry_run: str) -> dict[str, list[str]]:
+    """Each extract job of a dry run: its rule → its outputs (a list per job, in order)."""
+    jobs: dict[str, list[str]] = {}
+    for block in re.split(r"\n(?=\[)", dry_run):
+        if rule := re.search(r"^\s*rule (extract_\w+):", block, flags=re.M):
+            outputs = re.search(r"^\s*output: (.+)$", block, flags=re.M).group(1).split(", ")
+            jobs.setdefault(rule.group(1), []).append(outputs)
+    return jobs
+
+
+def test_extraction_per_network_writes_the_same_files_in_one_job_per_network(tmp_path):
+    """extract.per: network makes one job per network (model and seed) whose outputs are
+    exactly the files the per-checkpoint jobs write for that network."""
+    work = workspace(tmp_path)
+    per_checkpoint = extract_outputs(snakemake(work, "-n", config="slurm-scale.yaml").stdout)
+    config = yaml.safe_load((ROOT / "config" / "slurm-scale.yaml").read_text())
+    config["extract"] = {"per": "network"}
+    path = work / "config" / "network.yaml"
+    path.write_text(yaml.safe_dump(config))
+    per_network = extract_outputs(snakemake(work, "-n", config=path).stdout)
+    assert sorted(per_network) == [f"extract_vgg11_seed{s}" for s in range(4)]
+    assert all(len(jobs) == 1 for jobs in per_network.values())  # one job each
+    for rule, [outputs] in per_network.items():
+        seed = rule.rpartition("seed")[2]
+        assert all(f"/vgg11/seed{seed}/" in path for path in outputs)
+    everything = sorted(p for jobs in per_checkpoint.values() for out in jobs for p in out)
+    assert sorted(p for [out] in per_network.values() for p in out) == everything
 
 
 def align_tasks_of(dry_run: str) -> dict[str, list[dict]]:
@@ -157,6 +193,28 @@ def test_changing_an_alignment_setting_reruns_only_alignment(finished_run):
     assert {"train_vision_vgg11", "extract_id", "extract_ood"}.isdisjoint(counts), counts
     assert all(rule.startswith("figure_") for rule in set(counts) - {
         "align", "aggregate", "summary", "all", "total"}), counts
+
+
+def test_a_network_job_extracts_what_the_checkpoint_jobs_extracted(finished_run, tmp_path):
+    """The run's checkpoints extracted again with extract.per: network (one process per
+    network): the same layers, the same values, the same accuracy rows."""
+    from safetensors.numpy import load_file
+
+    work = workspace(tmp_path)
+    checkpoints = Path("results") / "checkpoints"
+    shutil.copytree(finished_run / checkpoints, work / checkpoints)
+    config = edited_config(work, "network.yaml", extract={"per": "network"})
+    snakemake(work, "extract_vgg11_seed0", "extract_vgg11_seed1", config=config)
+    made = sorted(p for p in (work / "results" / "activations").rglob("*") if p.is_file())
+    assert len(made) == 2 * (4 * 2 + 2)  # 2 seeds × (4 checkpoints + contrast at the last) × 2
+    for path in made:
+        before = finished_run / path.relative_to(work)
+        if path.suffix == ".csv":
+            pd.testing.assert_frame_equal(pd.read_csv(path), pd.read_csv(before))
+        else:
+            now, then = load_file(path), load_file(before)
+            assert list(now) == list(then)
+            assert all((now[k] == then[k]).all() for k in now)
 
 
 def test_two_runs_with_the_same_seeds_give_identical_tables(finished_run, tmp_path):

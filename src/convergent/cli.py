@@ -183,14 +183,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", type=_json, default=None,
                    help='JSON: {"checkpoint": path}, {"arch": ..., "weights": '
                    '"torchvision:NAME"} or {"responses": file} (recorded responses)')
-    p.add_argument("--stimsets", type=_metric_list, required=True,
+    p.add_argument("--stimsets", type=_metric_list, default=None,
                    help="comma-separated: test (the in-distribution split) and OOD set names")
     p.add_argument("--data", type=_json, required=True)
     p.add_argument("--stimuli", type=_json, required=True)
-    p.add_argument("--activations", type=Path, nargs="+", required=True,
+    p.add_argument("--activations", type=Path, nargs="+", default=None,
                    metavar="FILE.safetensors", help="one per stimulus set, in --stimsets order")
-    p.add_argument("--accuracy", type=Path, nargs="+", required=True, metavar="FILE.csv",
+    p.add_argument("--accuracy", type=Path, nargs="+", default=None, metavar="FILE.csv",
                    help="one per stimulus set: its accuracy, labels and stimulus count")
+    p.add_argument("--points", type=_json_list, default=None, metavar="JSON",
+                   help="instead of one checkpoint: a list of them, each {source, stimsets, "
+                   "activations, accuracy, labels}, extracted in turn in this process (the "
+                   "workflow's extract.per: network)")
     point = section_schema("extract.point")
     p.add_argument("--point", choices=point["enum"], default=point["default"],
                    help="where a CNN layer is measured: after its nonlinearity (activation) "
@@ -217,13 +221,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("extract-text", help="a language model's sentence representations "
                        "after each block, and its next-token loss on the sentences")
-    p.add_argument("--source", type=_json, required=True,
+    p.add_argument("--source", type=_json, default=None,
                    help='JSON: {"checkpoint": folder} or {"hub_id": ..., "revision": ...}')
     p.add_argument("--sentences", type=_json, required=True,
                    help="JSON: the config's sentences section")
-    p.add_argument("--out", type=Path, required=True, metavar="FILE.safetensors")
-    p.add_argument("--record", type=Path, required=True, metavar="FILE.csv",
+    p.add_argument("--out", type=Path, default=None, metavar="FILE.safetensors")
+    p.add_argument("--record", type=Path, default=None, metavar="FILE.csv",
                    help="loss, next-token accuracy, tokens, stimuli")
+    p.add_argument("--points", type=_json_list, default=None, metavar="JSON",
+                   help="instead of --source, --out and --record: a list of checkpoints, each "
+                   "{source, out, record, labels}, extracted in turn in this process")
     p.add_argument("--label", action="append", default=[], type=_label, metavar="KEY=VALUE")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=None)
@@ -476,14 +483,32 @@ def _run_train(args) -> int:
 
 
 def _run_extract(args) -> int:
-    from .extract import extract
+    from .extract import extract, extract_checkpoints
 
-    if (args.checkpoint is None) == (args.source is None):
-        raise ConvergentError("give a checkpoint file or --source, not both or neither")
+    one = {"a checkpoint file or --source": args.checkpoint or args.source,
+           "--stimsets": args.stimsets, "--activations": args.activations,
+           "--accuracy": args.accuracy}
+    _one_or_points(one, args.points)
+    if args.checkpoint is not None and args.source is not None:
+        raise ConvergentError("give a checkpoint file or --source, not both")
+    device = _device(args.device, args.threads)
+    if args.points is not None:
+        extract_checkpoints(args.points, args.data, args.stimuli, device=device, point=args.point)
+        return 0
     extract(args.checkpoint if args.source is None else args.source, args.data, args.stimuli,
             args.stimsets, args.activations, args.accuracy, labels=dict(args.label),
-            device=_device(args.device, args.threads), point=args.point)
+            device=device, point=args.point)
     return 0
+
+
+def _one_or_points(one: dict[str, object], points: list | None) -> None:
+    """One checkpoint's options, all of them, or --points and none of them."""
+    given = [name for name, value in one.items() if value is not None]
+    if points is not None and given:
+        raise ConvergentError(f"--points replaces {', '.join(one)}: drop {given[0]}")
+    if points is None and len(given) < len(one):
+        missing = next(name for name in one if name not in given)
+        raise ConvergentError(f"give {missing} (or --points)")
 
 
 def _run_train_language(args) -> int:
@@ -497,13 +522,19 @@ def _run_train_language(args) -> int:
 def _run_extract_text(args) -> int:
     from .config import with_defaults
     from .data.sentences import load_sentence_set
-    from .extract import extract_text
+    from .extract import extract_text, extract_texts
     from .plan.models import SENTENCES
 
+    _one_or_points({"--source": args.source, "--out": args.out, "--record": args.record},
+                   args.points)
     spec = with_defaults("sentences", args.sentences)
-    extract_text(args.source, load_sentence_set(spec), args.out, pooling=spec["pooling"],
-                 labels=dict(args.label), record=args.record, stimset=SENTENCES,
-                 device=_device(args.device, args.threads))
+    sentences, device = load_sentence_set(spec), _device(args.device, args.threads)
+    if args.points is not None:
+        extract_texts(args.points, sentences, pooling=spec["pooling"], device=device,
+                      stimset=SENTENCES)
+        return 0
+    extract_text(args.source, sentences, args.out, pooling=spec["pooling"],
+                 labels=dict(args.label), record=args.record, stimset=SENTENCES, device=device)
     return 0
 
 

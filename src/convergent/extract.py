@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,8 +52,8 @@ def classifier_accuracy(outputs: torch.Tensor, images: ImageSet, spec: dict,
 
 def extract(checkpoint: Path | str | os.PathLike | dict, data: dict, stimuli: dict,
             stimsets: list[str], activations: list[Path], accuracy: list[Path], labels: dict,
-            batch_size: int = 256, device="cpu", point: str = "activation"
-            ) -> dict[str, float]:
+            batch_size: int = 256, device="cpu", point: str = "activation",
+            images_of: Callable[[str], ImageSet] | None = None) -> dict[str, float]:
     """For each stimulus set ``stimsets[i]``, write ``activations[i]`` (a safetensors file: the
     model's layers under its rule — centre-pixel conv outputs, or the [CLS] token after each
     ViT block — in network order, stimulus ids in the metadata) and ``accuracy[i]`` (a one-row
@@ -61,7 +62,8 @@ def extract(checkpoint: Path | str | os.PathLike | dict, data: dict, stimuli: di
     ``checkpoint`` is any source :func:`convergent.models.load_vision_model` takes: a
     checkpoint path, or a dict naming torchvision weights. One job handles several sets of one
     model because starting Python with torch and torchvision costs seconds, more than
-    extracting a set of a small network.
+    extracting a set of a small network. ``images_of`` (stimulus set name → images) replaces
+    building each set here, e.g. to build a set once for several checkpoints.
     """
     if not len(stimsets) == len(activations) == len(accuracy):
         raise InputError(f"{len(stimsets)} stimulus sets need as many activation and accuracy "
@@ -77,7 +79,7 @@ def extract(checkpoint: Path | str | os.PathLike | dict, data: dict, stimuli: di
     accuracies = {}
     for stimset, layers_path, accuracy_path in zip(stimsets, activations, accuracy,
                                                    strict=True):
-        images = build_stimset(data, stimuli, stimset)
+        images = images_of(stimset) if images_of else build_stimset(data, stimuli, stimset)
         check_image_size(model, images.images.shape[-1], f"stimulus set {stimset!r}")
         batches = (images.images[i:i + batch_size] for i in range(0, len(images), batch_size))
         layers, outputs = extract_activations(model, batches, device, point)
@@ -88,6 +90,40 @@ def extract(checkpoint: Path | str | os.PathLike | dict, data: dict, stimuli: di
                    accuracy_path)
         accuracies[stimset] = score
     return accuracies
+
+
+def extract_checkpoints(points: list[dict], data: dict, stimuli: dict, device="cpu",
+                        point: str = "activation") -> list[dict[str, float]]:
+    """:func:`extract` for several checkpoints in one process, each stimulus set built once.
+
+    Each point is ``{"source", "stimsets", "activations", "accuracy", "labels"}``, the
+    arguments of one :func:`extract` call (the workflow's ``extract.per: network``: every
+    checkpoint of one network in one job, one start-up of Python and torch instead of one per
+    checkpoint)."""
+    data, stimuli = with_defaults("data", data), with_defaults("stimuli", stimuli)
+    built: dict[str, ImageSet] = {}
+
+    def images_of(stimset: str) -> ImageSet:
+        if stimset not in built:
+            built[stimset] = build_stimset(data, stimuli, stimset)
+        return built[stimset]
+
+    return [extract(p["source"], data, stimuli, p["stimsets"], list(map(Path, p["activations"])),
+                    list(map(Path, p["accuracy"])), p.get("labels", {}), device=device,
+                    point=point, images_of=images_of)
+            for p in check_points(points, ("source", "stimsets", "activations", "accuracy"))]
+
+
+def check_points(points: list, keys: tuple[str, ...]) -> list[dict]:
+    """``points`` when each is an object with every key of ``keys``, else an InputError naming
+    the first that is not."""
+    if not points:
+        raise InputError("--points is empty: give at least one checkpoint")
+    for k, p in enumerate(points):
+        if not isinstance(p, dict) or (missing := [key for key in keys if key not in p]):
+            what = f"lacks {', '.join(missing)}" if isinstance(p, dict) else "is not an object"
+            raise InputError(f"--points entry {k} {what} (each needs {', '.join(keys)})")
+    return points
 
 
 def extract_responses(path: str | os.PathLike, data: dict, stimuli: dict, stimsets: list[str],
@@ -130,3 +166,13 @@ def extract_text(source: str | os.PathLike | dict, sentences: SentenceSet, out_p
                      "accuracy": score.accuracy, "tokens": score.tokens,
                      "stimuli": len(sentences)}], Path(record))
     return score
+
+
+def extract_texts(points: list[dict], sentences: SentenceSet, pooling: str = "mean",
+                  device="cpu", stimset: str | None = None) -> list[SentenceScore]:
+    """:func:`extract_text` for several checkpoints in one process; each point is
+    ``{"source", "out", "record", "labels"}``."""
+    return [extract_text(p["source"], sentences, Path(p["out"]), pooling=pooling,
+                         labels=p.get("labels", {}), record=Path(p["record"]), device=device,
+                         stimset=stimset)
+            for p in check_points(points, ("source", "out", "record"))]

@@ -15,6 +15,7 @@ rule align:
         scoring=align_options,
         labels=align_labels,
     threads: config["align"]["threads"]
+    priority: PRIORITY["align"]
     conda:
         "../envs/convergent.yaml"
     shell:

@@ -4,13 +4,14 @@ import json
 import re
 import shlex
 from collections import namedtuple
+from types import SimpleNamespace
 import sys
 
 from snakemake.utils import validate
 
 from convergent.config import config_error, section_schema
 from convergent.plan import IMAGES, SENTENCES, alternatives, make_plan
-from convergent.plan.jobs import TASK_COLUMNS, side_epoch, task_points
+from convergent.plan.jobs import TASK_COLUMNS, network_checkpoints, side_epoch, task_points
 from convergent.plan.models import matched_ood, matched_stimset, model_rows, read_stimset
 from convergent.training.axis import checkpoint_axis, epoch_label
 
@@ -55,6 +56,7 @@ PATHS = {
 LOG = {
     "train": f"{LOGS}/train/{NET}.log",
     "extract": f"{LOGS}/extract/{NET}/epoch{{epoch}}/{{stimset}}.log",
+    "extract_network": f"{LOGS}/extract/{NET}.log",
     "align": f"{LOGS}/align/{{analysis}}/{{task}}.log",
     "aggregate": f"{LOGS}/aggregate.log",
     "figure": f"{LOGS}/figures/{{figure}}.log",
@@ -68,6 +70,17 @@ LOG = {
 #: (profiles/slurm: retries). A cluster profile's set-resources overrides it per rule, by the
 #: rule's name (train_rule).
 TRAIN_RESOURCES = {"gpu": 1, "mem_mb": 16000, "runtime": 1440}
+#: What a network's extract job asks for (extract.per: network): one GPU, memory for one
+#: checkpoint at a time, and run time for all of them; a retry asks for more.
+EXTRACT_NETWORK_RESOURCES = {
+    "gpu": 1,
+    "mem_mb": lambda wildcards, input, attempt: max(8000, 16 * input.size_mb) * attempt,
+    "runtime": lambda wildcards, input, attempt: max(60, input.size_mb // 2) * attempt,
+}
+#: Which ready jobs go first when cores are scarce (a local run; a cluster takes them all): the
+#: study's chain of training, extraction and alignment before the theory's short runs, which
+#: then fill the cores the chain leaves idle, so the longest path starts as early as it can.
+PRIORITY = {"train": 3, "extract": 2, "align": 1}
 #: The result tables (name → formats) and the theory's tables (name → format).
 TABLES = {name: ("parquet", "csv") for name in ("alignment", "accuracy", "training", "models")}
 THEORY_TABLES = {"trajectories": "parquet", "fits": "csv", "final_distance": "csv",
@@ -208,6 +221,46 @@ def model_source(wildcards):
     at = dict(seed=wildcards.seed, epoch=wildcards.epoch)
     return as_json({"hub_id": spec["hub_id"].format(**at),
                     "revision": spec["revision"].format(**at)})
+
+
+def network_rule(model, seed):
+    """The name of the rule that extracts network (model, seed) (extract.per: network)."""
+    return "extract_" + re.sub(r"\W", "_", model) + f"_seed{seed}"
+
+
+def network_points(model, seed):
+    """The checkpoints one network's extract job reads and writes (`convergent extract
+    --points` or `extract-text --points`): source, stimulus sets, outputs and labels."""
+    points = []
+    for epoch, stimsets in network_checkpoints(PLAN.extract_jobs, model, seed,
+                                               [IMAGES, SENTENCES, *OOD]):
+        at = dict(model=model, seed=str(seed), epoch=epoch_label(epoch))
+        source = json.loads(model_source(SimpleNamespace(**at)))
+        files = {key: [PATHS[key].format(stimset=s, **at) for s in stimsets]
+                 for key in ("activations", "accuracy")}
+        point = {"source": source,
+                 "labels": {**at, "seed": int(seed), "epoch": json.loads(at["epoch"])}}
+        if MODELS[model]["modality"] == "language":
+            point.update(out=files["activations"][0], record=files["accuracy"][0])
+        else:
+            point.update(stimsets=stimsets, **files)
+        points.append(point)
+    return points
+
+
+def network_inputs(model, seed):
+    """The checkpoint files (or model folders) one network's extract job reads."""
+    return list(dict.fromkeys(path for epoch, _ in network_checkpoints(
+        PLAN.extract_jobs, model, seed, [IMAGES, SENTENCES, *OOD])
+        for path in model_input(SimpleNamespace(model=model, seed=str(seed),
+                                                epoch=epoch_label(epoch)))))
+
+
+def network_outputs(model, seed):
+    """Every activation and accuracy file one network's extract job writes."""
+    return [path for point in network_points(model, seed)
+            for key in ("activations", "accuracy", "out", "record")
+            for path in ([point[key]] if isinstance(point.get(key), str) else point.get(key, []))]
 
 
 AlignJob = namedtuple("AlignJob", "analysis model_x model_y epoch")

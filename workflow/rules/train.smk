@@ -22,6 +22,7 @@ for _model in PLAN.trained("vision"):
             state=PATHS["state"].replace("{model}", _model),
             labels=lambda wc, model=_model: labels(model=model, seed=wc.seed),
         threads: config["train"]["threads"]
+        priority: PRIORITY["train"]
         resources:
             **TRAIN_RESOURCES,
         conda:
@@ -49,6 +50,7 @@ rule train_language:
         state=PATHS["state"],
         labels=lambda wc: labels(model=wc.model, seed=wc.seed),
     threads: config["language"]["threads"]
+    priority: PRIORITY["train"]
     resources:
         **TRAIN_RESOURCES,
     conda:

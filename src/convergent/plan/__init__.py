@@ -66,6 +66,12 @@ class Plan:
     def of_modality(self, modality: str) -> list[str]:
         return [m for m, s in self.models.items() if s["modality"] == modality]
 
+    def networks(self, modality: str) -> list[tuple[str, int]]:
+        """(model, seed) of every network of a modality that some analysis reads."""
+        jobs = self.extract_jobs[self.extract_jobs.model.isin(self.of_modality(modality))]
+        return list(jobs[["model", "seed"]].drop_duplicates().itertuples(index=False,
+                                                                         name=None))
+
 
 def make_plan(config: dict, model_defaults: dict) -> Plan:
     """The plan of a validated ``config`` (schema defaults filled); ``model_defaults`` are the

@@ -7,8 +7,9 @@ pairs (:func:`alignment_tasks`; one by default), scoring all of their points of 
 all their layer pairs, under every correlation of ``align.corr``, in one process: Python and
 torch start once per task, not once per point, and a paper-scale DAG has a tenth of the jobs.
 The price: a task reruns whole when the activations of any of its points change (a new kept
-checkpoint reruns the pair's training task); extraction stays one job per checkpoint. Per
-analysis (design.md, "Analyses"):
+checkpoint reruns the pair's training task). Extraction is one job per checkpoint, or with
+``extract.per: network`` one per network (:func:`network_checkpoints`). Per analysis
+(design.md, "Analyses"):
 
 - ``seeds``: every seed pair of a model, at its first (untrained) and last (trained) checkpoint,
   on its in-distribution set;
@@ -189,6 +190,16 @@ def extraction_jobs(align_jobs: pd.DataFrame, models: dict[str, dict]) -> pd.Dat
     jobs = pd.concat(sides)
     jobs["stimset"] = jobs.stimset.map(read_stimset)
     return jobs.drop_duplicates().sort_values(EXTRACT_COLUMNS).reset_index(drop=True)
+
+
+def network_checkpoints(extract_jobs: pd.DataFrame, model: str, seed: int,
+                        order: list[str]) -> list[tuple[float, list[str]]]:
+    """The checkpoints of one network (model, seed) that some analysis reads, in training
+    order, each with the stimulus sets read there in ``order``'s order: what one extract job
+    of ``extract.per: network`` does."""
+    rows = extract_jobs[(extract_jobs.model == model) & (extract_jobs.seed == seed)]
+    return [(epoch, sorted(sets, key=order.index))
+            for epoch, sets in rows.groupby("epoch", sort=True).stimset]
 
 
 def alternatives(values) -> str:
