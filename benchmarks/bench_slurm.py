@@ -32,7 +32,6 @@ import argparse
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -52,6 +51,7 @@ from smk import (  # noqa: E402,E501
     slurm_jobs,
     snakemake,
     workspace,
+    worktree,
 )
 
 PARTITION = os.environ.get("CONVERGENT_SLURM_PARTITION", "debug")
@@ -157,10 +157,7 @@ def compare(now: dict, before: dict, label: str) -> None:
 
 def before_run(root: Path, config: Path, ref: str, status_s: int | None) -> dict:
     """The same config through commit ``ref``'s workflow, profile and package."""
-    source = root / "source"
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(source), ref],
-                   check=True, capture_output=True)
-    try:
+    with worktree(ref, root / "source") as source:
         settings = yaml.safe_load(config.read_text())
         schema = (source / "workflow" / "schemas" / "config.schema.yaml").read_text()
         for key in ("null_draws", "rotations"):  # keys newer than the filed commit
@@ -169,9 +166,6 @@ def before_run(root: Path, config: Path, ref: str, status_s: int | None) -> dict
         older = root / "before.yaml"
         older.write_text(yaml.safe_dump(settings, sort_keys=False))
         return run(root / "before", older, status_s, source=source)
-    finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(source)],
-                       check=False, capture_output=True)
 
 
 def on_paper(config: Path, point_seconds: float, startup: float) -> None:
