@@ -384,11 +384,14 @@ def _run_grid(args) -> int:
 
     from .io import write_table
 
-    run = _grid_here if args.executor is None else _grid_in_blocks
+    points = _grid_points(args)
+    if args.executor is None:
+        scored = _grid_here(args, points)
+    else:
+        scored = [[_grid_in_blocks(args, point, corr) for corr in args.corr] for point in points]
     tables = []
-    for point in _grid_points(args):
-        for corr in args.corr:
-            table = run(args, point, corr)
+    for point, by_corr in zip(points, scored, strict=True):
+        for table in by_corr:
             for key, value in [*point["labels"].items(), *args.label]:
                 table[key] = value
             tables.append(table)
@@ -425,20 +428,37 @@ def _subset(point: dict) -> int | None:
     return None if point["subset_like"] is None else stimulus_count(point["subset_like"])
 
 
-def _grid_here(args, point: dict, corr: str):
-    from .io import read_pair
-    from .metrics import grid
-    from .metrics.engine import check_metrics, check_tests
+def _grid_here(args, points: list[dict]) -> list[list]:
+    """Every point's table per correlation, in this process: points that share a file (the
+    seeds 0-1, 0-2, 1-2 of one checkpoint) are read and scored together, each shared layer
+    prepared once (:func:`convergent.metrics.grid_many`)."""
+    from .io import read_layers, subset_of
+    from .metrics import grid_many
+    from .metrics.engine import check_metrics, check_tests, connected
 
     check_metrics(args.metrics, args.rotate)
     check_tests(args.null, args.rotations, args.rotate, args.null_metrics)
-    a, b = point["a"], point["b"]
-    layers_a, layers_b = read_pair(a, b, _subset(point), args.subset_seed)
-    return grid(layers_a, layers_b, metrics=args.metrics, pairs=args.pairs, folds=args.folds,
-                seed=args.seed, corr=corr, rotate=args.rotate, device=args.device,
-                dtype=args.dtype, progress=sys.stderr.isatty(), names=(str(a), str(b)),
-                null=args.null, null_seed=args.null_seed, rotations=args.rotations,
-                null_metrics=args.null_metrics)
+    subsets = [_subset(p) for p in points]
+    keys = [((str(p["a"]), n), (str(p["b"]), n)) for p, n in zip(points, subsets, strict=True)]
+    scored: list[list] = [[] for _ in points]
+    for group in connected(keys):
+        files = {path: read_layers(path) for c in group for path in (points[c]["a"],
+                                                                      points[c]["b"])}
+        pairs = [subset_of(files[points[c]["a"]], files[points[c]["b"]], points[c]["a"],
+                           points[c]["b"], subsets[c], args.subset_seed) for c in group]
+        for corr in args.corr:
+            tables = grid_many(pairs, keys=[keys[c] for c in group],
+                               names=[(str(points[c]["a"]), str(points[c]["b"])) for c in group],
+                               metrics=args.metrics, pairs=args.pairs, folds=args.folds,
+                               seed=args.seed, corr=corr, rotate=args.rotate,
+                               device=args.device, dtype=args.dtype,
+                               progress=sys.stderr.isatty(), null=args.null,
+                               null_seed=args.null_seed, rotations=args.rotations,
+                               null_metrics=args.null_metrics)
+            for c, table in zip(group, tables, strict=True):
+                scored[c].append(table)
+        del files, pairs  # the group's arrays: only one group's are held at a time
+    return scored
 
 
 def _grid_in_blocks(args, point: dict, corr: str):

@@ -182,8 +182,14 @@ def read_pair(path_a: str | os.PathLike, path_b: str | os.PathLike, subset: int 
               subset_seed: int = 0) -> tuple[dict, dict]:
     """The layers of two activation files that hold the same stimuli, optionally restricted to
     the same seeded subset of ``subset`` stimuli (:func:`subset_rows`)."""
-    layers_a, ids_a = read_layers(path_a)
-    layers_b, ids_b = read_layers(path_b)
+    return subset_of(read_layers(path_a), read_layers(path_b), path_a, path_b, subset,
+                     subset_seed)
+
+
+def subset_of(read_a: tuple[dict, list], read_b: tuple[dict, list], path_a, path_b,
+              subset: int | None = None, subset_seed: int = 0) -> tuple[dict, dict]:
+    """:func:`read_pair` of two files already read (:func:`read_layers`)."""
+    (layers_a, ids_a), (layers_b, ids_b) = read_a, read_b
     check_same_stimuli(ids_a, ids_b, path_a, path_b)
     if subset is None:
         return layers_a, layers_b

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from .contract import ASYMMETRIC, METRICS, ROTATED, AlignmentResult
 from .layer import Layer, check_activations, check_settings, make_splits
 from .pair import PairMoments
 from .rotation import change_pct
-from .significance import NULL_COLUMNS, mean_result, rotation_draws, shuffle_null, summary
+from .significance import NULL_COLUMNS, mean_result, shuffle_null, summary
 
 
 def check_metrics(metrics: Sequence[str], rotate: int | None = None) -> tuple[str, ...]:
@@ -218,49 +219,186 @@ def grid(layers_x: Mapping[str, Any] | Sequence[Any], layers_y: Mapping[str, Any
         (NaN for ``cka``); with ``null`` or ``rotations > 1`` also ``null_mean, null_sd,
         p_value`` (NaN where no test applies).
     """
+    (table,) = grid_many([(layers_x, layers_y)], names=[names], metrics=metrics, pairs=pairs,
+                         folds=folds, seed=seed, corr=corr, rotate=rotate, device=device,
+                         dtype=dtype, progress=progress, block=block, null=null,
+                         null_seed=null_seed, rotations=rotations, null_metrics=null_metrics)
+    return table
+
+
+def grid_many(comparisons: Sequence[tuple[Any, Any]],
+              keys: Sequence[tuple[Hashable, Hashable]] | None = None,
+              names: Sequence[tuple[str, str]] | None = None,
+              metrics: Sequence[str] = ("procrustes",), pairs: str = "all", folds: int = 5,
+              seed: int = 0, corr: str = "pearson", rotate: int | None = None, device=None,
+              dtype=None, progress: bool = False, block: tuple[int, int] | None = None,
+              null: int = 0, null_seed: int = 0, rotations: int = 1,
+              null_metrics: Sequence[str] | None = None) -> list[pd.DataFrame]:
+    """:func:`grid` of several comparisons (A, B) at once, each side's layers prepared once.
+
+    An align job scores one network pair at several points (checkpoints, stimulus sets), and
+    its pairs share networks: seeds 0-1, 0-2 and 1-2 hold each network twice. Sides with the
+    same key hold the same arrays, so each of their layers is prepared (centred, split, and
+    for ``linear`` factorised) once and serves every comparison it is in; a rotated layer is
+    drawn once per x side too. The work runs layer by layer over comparisons connected by a
+    shared key (:func:`connected`), so a layer is freed after its last pair and memory holds
+    about one layer per shared side, not whole networks. Every score is what :func:`grid`
+    gives for the comparison alone.
+
+    Parameters
+    ----------
+    comparisons : sequence of (layers_x, layers_y)
+        Each as ``grid``'s two arguments.
+    keys : sequence of (hashable, hashable), optional
+        Per comparison, what identifies its two sides (e.g. a file and its row subset); equal
+        keys must mean equal arrays. Default: every side its own.
+    names : sequence of (str, str), optional
+        Per comparison, as ``grid``'s ``names``.
+    metrics, pairs, folds, seed, corr, rotate, device, dtype, progress, block, null, null_seed,
+    rotations, null_metrics
+        As in :func:`grid`, for every comparison.
+
+    Returns
+    -------
+    list of pandas.DataFrame
+        One table per comparison, in order, each exactly ``grid``'s.
+    """
     metrics = check_metrics(metrics, rotate)
     check_tests(null, rotations, rotate, null_metrics)
     check_settings(folds, corr)
-    side_x, side_y = _named_layers(layers_x, names[0]), _named_layers(layers_y, names[1])
-    check_pairs(pairs, len(side_x), len(side_y), names)
-    for qualified, array in {**side_x, **side_y}.items():
-        if len(array.shape) != 2:
-            check_activations(array, qualified, folds)
-    m = _common_rows({**side_x, **side_y})
-    rows_x = _block_rows(block, len(side_x))
-    plan = [(i, j) for i, j in _pair_plan(len(side_x), len(side_y), pairs) if i in rows_x]
-    rows_y = sorted({j for _, j in plan})
-    needed = {**_pick(side_x, rows_x), **_pick(side_y, rows_y)}
-    prepared = _prepare(needed, folds, seed, corr, resolve_backend(device, dtype), m)
-    xs = dict(zip(rows_x, prepared[:len(rows_x)], strict=True))
-    ys = dict(zip(rows_y, prepared[len(rows_x):], strict=True))
-    labels_x, labels_y = list(_labels(layers_x)), list(_labels(layers_y))
+    keys = list(keys or [((c, "x"), (c, "y")) for c in range(len(comparisons))])
+    names = list(names or [("x", "y")] * len(comparisons))
+    sides = [_Side(pair, key, name, pairs, folds, block)
+             for pair, key, name in zip(comparisons, keys, names, strict=True)]
+    order = _work_order(sides)
+    store = _LayerStore(sides, order, folds, seed, corr, resolve_backend(device, dtype))
     tested = bool(null) or rotations > 1
-    rows = []
-    rotated: dict[int, Layer] = {}
-    for i, j in tqdm(plan, desc="layer pairs", disable=not progress, leave=False):
-        pair = PairMoments(xs[i], ys[j])
+    rows: list[list] = [[] for _ in sides]
+    for c, i, j in tqdm(order, desc="layer pairs", disable=not progress, leave=False):
+        side = sides[c]
+        kx, ky = (side.key_x, i), (side.key_y, j)
+        x, y = store.layer(kx), store.layer(ky)
+        pair = PairMoments(x, y)
         native = {}
         for metric in metrics:
-            native[metric] = result = compare(xs[i], ys[j], metric, pair)
-            test = (shuffle_null(xs[i], ys[j], result.score, null, null_seed,
+            native[metric] = result = compare(x, y, metric, pair)
+            test = (shuffle_null(x, y, result.score, null, null_seed,
                                  lambda x, y, metric=metric: compare(x, y, metric))
                     if null and (null_metrics is None or metric in null_metrics) else None)
-            rows.append(_row(result, metric, i, j, labels_x, labels_y, folds, tested, test))
-        if rotate is not None and rotations == 1:  # one draw, shared by the pairs of x layer i
-            rx = rotated.setdefault(i, xs[i].rotated(rotate))
-            rows.append(_row(compare(rx, ys[j], "permutation"), ROTATED, i, j, labels_x,
-                             labels_y, folds, tested))
-        elif rotate is not None:
-            draws = rotation_draws(xs[i], ys[j], rotations, rotate,
-                                   lambda x, y: compare(x, y, "permutation"))
-            test = summary(native["permutation"].score, [d.score for d in draws])
-            rows.append(_row(mean_result(draws), ROTATED, i, j, labels_x, labels_y, folds,
-                             tested, test))
-        if pairs == "diagonal" or j == rows_y[-1]:
-            xs[i].release()  # plan is x-major: x layer i has no pair left
-            rotated.pop(i, None)
-    return pd.DataFrame(rows, columns=_columns(folds) + (NULL_COLUMNS if tested else []))
+            rows[c].append(_row(result, metric, i, j, side.labels_x, side.labels_y, folds,
+                                tested, test))
+        if rotate is not None:
+            draws = [compare(rx, y, "permutation") for rx in store.rotated(kx, rotate, rotations)]
+            test = (summary(native["permutation"].score, [d.score for d in draws])
+                    if rotations > 1 else None)
+            rows[c].append(_row(mean_result(draws), ROTATED, i, j, side.labels_x,
+                                side.labels_y, folds, tested, test))
+        store.done(kx)
+        store.done(ky)
+    return [pd.DataFrame(r, columns=_columns(folds) + (NULL_COLUMNS if tested else []))
+            for r in rows]
+
+
+class _Side:
+    """One comparison: its keys, its checked layers (qualified name → array), its pair plan."""
+
+    def __init__(self, comparison, key, names, pairs, folds, block):
+        layers_x, layers_y = comparison
+        x, y = _named_layers(layers_x, names[0]), _named_layers(layers_y, names[1])
+        check_pairs(pairs, len(x), len(y), names)
+        for qualified, array in {**x, **y}.items():
+            if len(array.shape) != 2:
+                check_activations(array, qualified, folds)
+        self.m = _common_rows({**x, **y})
+        rows_x = _block_rows(block, len(x))
+        self.plan = [(i, j) for i, j in _pair_plan(len(x), len(y), pairs) if i in rows_x]
+        self.key_x, self.key_y = key
+        self.x, self.y = list(x.items()), list(y.items())
+        self.labels_x, self.labels_y = list(_labels(layers_x)), list(_labels(layers_y))
+
+
+def connected(keys: Sequence[tuple[Hashable, Hashable]]) -> list[list[int]]:
+    """Comparisons grouped so that two sharing a side key are in one group (transitively);
+    groups in order of their first comparison, each in comparison order."""
+    parent = list(range(len(keys)))
+
+    def root(c: int) -> int:
+        while parent[c] != c:
+            c = parent[c]
+        return c
+
+    first: dict[Hashable, int] = {}
+    for c, pair in enumerate(keys):
+        for key in pair:
+            other = first.setdefault(key, c)
+            parent[root(c)] = root(other)
+    groups: dict[int, list[int]] = {}
+    for c in range(len(keys)):
+        groups.setdefault(root(c), []).append(c)
+    return sorted(groups.values(), key=min)
+
+
+def _work_order(sides: list[_Side]) -> list[tuple[int, int, int]]:
+    """(comparison, i, j) for every pair: group by group (:func:`connected`), and inside a
+    group x layer by x layer over its comparisons, so that a shared layer's pairs come
+    together. Each comparison's own pairs keep their plan order."""
+    order = []
+    for group in connected([(s.key_x, s.key_y) for s in sides]):
+        rank = {c: r for r, c in enumerate(group)}
+        order += sorted(((c, i, j) for c in group for i, j in sides[c].plan),
+                        key=lambda work: (work[1], rank[work[0]], work[2]))
+    return order
+
+
+class _LayerStore:
+    """Prepared layers by (side key, layer index): each built on first use, validated before
+    any is scored, freed after its last pair in the work order; the Haar rotations of an x
+    layer that is x in several comparisons drawn once."""
+
+    def __init__(self, sides: list[_Side], order, folds: int, seed: int, corr: str,
+                 backend: Backend):
+        self.folds, self.seed, self.corr, self.backend = folds, seed, corr, backend
+        self.left: Counter = Counter()
+        self.as_x: Counter = Counter()
+        self.source: dict[tuple, tuple[str, Any, int]] = {}
+        for c, i, j in order:
+            side = sides[c]
+            kx, ky = (side.key_x, i), (side.key_y, j)
+            self.left.update([kx, ky])
+            self.as_x[kx] += 1
+            self.source.setdefault(kx, (*side.x[i], side.m))
+            self.source.setdefault(ky, (*side.y[j], side.m))
+        for name, array, _ in self.source.values():
+            check_activations(array, name, folds)
+        self.layers: dict[tuple, Layer] = {}
+        self.draws: dict[tuple, list[Layer]] = {}
+        self.splits: dict[int, list] = {}
+
+    def layer(self, key: tuple) -> Layer:
+        if key not in self.layers:
+            name, array, m = self.source[key]
+            if m not in self.splits:
+                self.splits[m] = make_splits(m, self.folds, self.seed, self.backend)
+            self.layers[key] = Layer(name, array, self.splits[m], self.corr, self.backend,
+                                     self.seed)
+        return self.layers[key]
+
+    def rotated(self, key: tuple, seed: int, draws: int) -> Iterable[Layer]:
+        """The x layer ``key`` after Haar rotations seed … seed + draws − 1, kept for its
+        other comparisons only where it has some (else one at a time)."""
+        layer = self.layer(key)
+        if self.as_x[key] == 1:
+            return (layer.rotated(seed + k) for k in range(draws))
+        if key not in self.draws:
+            self.draws[key] = [layer.rotated(seed + k) for k in range(draws)]
+        return self.draws[key]
+
+    def done(self, key: tuple) -> None:
+        """One pair of ``key`` scored; after its last, free it."""
+        self.left[key] -= 1
+        if self.left[key] == 0:
+            self.layers.pop(key).release()
+            self.draws.pop(key, None)
 
 
 def check_tests(null: int, rotations: int, rotate: int | None,

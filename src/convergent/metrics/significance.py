@@ -57,14 +57,6 @@ def shuffle_null(x: Layer, y: Layer, observed: float, draws: int, seed: int,
     return summary(observed, null)
 
 
-def rotation_draws(x: Layer, y: Layer, draws: int, seed: int,
-                   compare: Callable[[Layer, Layer], AlignmentResult]
-                   ) -> list[AlignmentResult]:
-    """The permutation results of x turned by ``draws`` Haar rotations (seeds seed, seed + 1,
-    …) against y."""
-    return [compare(x.rotated(seed + k), y) for k in range(draws)]
-
-
 def mean_result(results: list[AlignmentResult]) -> AlignmentResult:
     """Several draws as one result: the mean score and the mean of each fold's score."""
     first = results[0]
