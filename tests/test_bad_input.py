@@ -150,3 +150,15 @@ def test_cli_extract_text_points_errors(capsys):
                      "--points entry 0 lacks record")
     expect_cli_error(capsys, ["extract-text", "--sentences", "{}", "--out", "a.safetensors"],
                      "give --source (or --points)")
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["--runs", "[]"], "--runs is empty"),
+    (["--runs", '[{"spec": {}}]'], "--runs entry 0: expected an object with exactly spec"),
+    (["--runs", '[{"spec": {}, "trajectory": "t.parquet", "fit": "f.csv"}]', "--fit", "f.csv"],
+     "--runs replaces --spec, --trajectory, --fit: drop --fit"),
+    (["--spec", "{}", "--trajectory", "t.parquet"], "give --fit (or --runs)"),
+])
+def test_cli_theory_run_batch_errors(capsys, argv, fragment):
+    """One run's options or --runs, never both; each run complete."""
+    expect_cli_error(capsys, ["theory", "run", *argv], fragment)

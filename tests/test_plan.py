@@ -393,3 +393,19 @@ def test_a_models_own_training_settings_are_merged_over_the_top_level():
 def test_a_bad_model_training_setting_names_its_key(model, message):
     with pytest.raises(ValueError, match=message):
         plan_of(models={"m": model}, theory={"enabled": False})
+
+
+@pytest.mark.parametrize("per_job", [1, 2, 5])
+def test_theory_batches_cover_every_run_once_inside_its_experiment(per_job):
+    """theory.runs_per_job: jobs of at most that many runs, each of one experiment, together
+    every run once and in the plan's order."""
+    given = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    plan = plan_of(**{**given, "theory": {**given["theory"], "runs_per_job": per_job}})
+    batches = plan.theory_batches
+    runs = [run for batch in batches.values() for run in batch]
+    assert runs == list(plan.theory_runs.values())
+    for name, batch in batches.items():
+        assert 1 <= len(batch) <= per_job
+        assert {run["experiment"] for run in batch} == {name.rstrip("0123456789")}
+    if per_job == 1:
+        assert len(batches) == len(plan.theory_runs)

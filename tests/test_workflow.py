@@ -271,4 +271,28 @@ def test_the_theory_runs_as_its_own_target_and_reruns_only_what_changed(tmp_path
     counts = job_counts(snakemake(work, "-n", "theory", config=changed).stdout)
     assert counts["theory_run"] == 1 and counts["theory_collect"] == 1, counts  # only gain 1.5
     assert "theory_run" not in job_counts(snakemake(work, "-n", config="test.yaml").stdout)
-    assert "theory_run" in job_counts(snakemake(work, "-n", config="config.yaml").stdout)
+    default = job_counts(snakemake(work, "-n", config="config.yaml").stdout)
+    assert any(rule.startswith("theory_run") for rule in default), default
+
+
+def test_theory_runs_batched_per_job_write_what_one_job_per_run_writes(tmp_path):
+    """theory.runs_per_job: the runs of an experiment in jobs of that many, one process each,
+    and the same tables as one job per run."""
+    work = workspace(tmp_path)
+    snakemake(work, "theory")
+    single = {name: pd.read_csv(work / "results" / "theory" / f"{name}.csv")
+              for name in ("fits", "final_distance", "depth")}
+    trajectories = pd.read_parquet(work / "results" / "theory" / "trajectories.parquet")
+    batched = edited_config(work, "batched.yaml", theory={"runs_per_job": 2})
+    counts = job_counts(snakemake(work, "-n", "theory", config=batched).stdout)
+    runs = {rule: n for rule, n in counts.items() if rule.startswith("theory_run")}
+    # architectures 2, sweep 2, final distance 3 (two jobs), depth 1, digits 1
+    assert runs == {f"theory_run_{batch}": 1 for batch in (
+        "architectures0", "sweep0", "final_distance0", "final_distance1", "depth0",
+        "digits0")}, counts
+    snakemake(work, "theory", config=batched)
+    out = work / "results" / "theory"
+    for name, table in single.items():
+        pd.testing.assert_frame_equal(pd.read_csv(out / f"{name}.csv"), table)
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "trajectories.parquet"), trajectories)
+    assert (work / "logs" / "theory" / "architectures0.log").read_text().count('"run"') == 2

@@ -298,10 +298,14 @@ def _add_theory_parser(sub) -> None:
                             "experiment, collect the runs, draw a figure")
     verbs = theory.add_subparsers(dest="theory_command", required=True, parser_class=_Parser)
     p = verbs.add_parser("run", help="train one run, fit the theory, write its trajectory")
-    p.add_argument("--spec", type=_json, required=True,
+    p.add_argument("--spec", type=_json, default=None,
                    help="JSON: one run of convergent.plan.theory.theory_runs")
-    p.add_argument("--trajectory", type=Path, required=True, metavar="FILE.parquet")
-    p.add_argument("--fit", type=Path, required=True, metavar="FILE.csv")
+    p.add_argument("--trajectory", type=Path, default=None, metavar="FILE.parquet")
+    p.add_argument("--fit", type=Path, default=None, metavar="FILE.csv")
+    p.add_argument("--runs", type=_json_list, default=None, metavar="JSON",
+                   help="instead of --spec, --trajectory and --fit: a list of runs, each "
+                   "{spec, trajectory, fit}, trained in turn in this process (the workflow's "
+                   "theory.runs_per_job)")
     p.add_argument("--threads", type=int, default=None)
     p.set_defaults(run=_run_theory_run)
     p = verbs.add_parser("collect", help="the theory tables and the checked summary")
@@ -325,12 +329,22 @@ def _add_theory_parser(sub) -> None:
 def _run_theory_run(args) -> int:
     from .theory.results import write_run
 
+    _one_or_points({"--spec": args.spec, "--trajectory": args.trajectory, "--fit": args.fit},
+                   args.runs, "--runs")
+    runs = args.runs if args.runs is not None else [
+        {"spec": args.spec, "trajectory": args.trajectory, "fit": args.fit}]
+    for k, run in enumerate(runs):
+        if not isinstance(run, dict) or sorted(run) != ["fit", "spec", "trajectory"]:
+            raise ConvergentError(f"--runs entry {k}: expected an object with exactly spec, "
+                                  "trajectory and fit")
     _device("cpu", args.threads)
-    fits = write_run(args.spec, args.trajectory, args.fit)
-    # one line per fitted layer (a depth run fits every hidden layer), the layer named
-    for fit in fits:
-        print(json.dumps({k: v for k, v in fit.items() if k == "layer"
-                          or k.startswith(("eta", "r2"))}))
+    for run in runs:
+        fits = write_run(run["spec"], Path(run["trajectory"]), Path(run["fit"]))
+        # one line per fitted layer (a depth run fits every hidden layer), the layer named
+        for fit in fits:
+            print(json.dumps({"run": f"{run['spec'].get('run')}/seed{run['spec'].get('seed')}",
+                              **{k: v for k, v in fit.items() if k == "layer"
+                                 or k.startswith(("eta", "r2"))}}))
     return 0
 
 
@@ -521,14 +535,17 @@ def _run_extract(args) -> int:
     return 0
 
 
-def _one_or_points(one: dict[str, object], points: list | None) -> None:
-    """One checkpoint's options, all of them, or --points and none of them."""
+def _one_or_points(one: dict[str, object], points: list | None, flag: str = "--points"
+                   ) -> None:
+    """One item's options, all of them, or the list ``flag`` and none of them."""
     given = [name for name, value in one.items() if value is not None]
     if points is not None and given:
-        raise ConvergentError(f"--points replaces {', '.join(one)}: drop {given[0]}")
+        raise ConvergentError(f"{flag} replaces {', '.join(one)}: drop {given[0]}")
     if points is None and len(given) < len(one):
         missing = next(name for name in one if name not in given)
-        raise ConvergentError(f"give {missing} (or --points)")
+        raise ConvergentError(f"give {missing} (or {flag})")
+    if points is not None and not points:
+        raise ConvergentError(f"{flag} is empty: give at least one")
 
 
 def _run_train_language(args) -> int:

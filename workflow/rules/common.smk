@@ -62,6 +62,7 @@ LOG = {
     "figure": f"{LOGS}/figures/{{figure}}.log",
     "summary": f"{LOGS}/summary.log",
     "theory_run": f"{LOGS}/theory/{{experiment}}/{{run}}/seed{{seed}}.log",
+    "theory_batch": f"{LOGS}/theory/{{batch}}.log",
     "theory_collect": f"{LOGS}/theory/collect.log",
     "theory_figure": f"{LOGS}/theory/{{figure}}.log",
 }
@@ -329,3 +330,11 @@ def align_labels(wildcards):
 
 def theory_spec(wildcards):
     return as_json(PLAN.theory_runs[(wildcards.experiment, wildcards.run, wildcards.seed)])
+
+
+def theory_batch_runs(batch):
+    """The runs one theory job trains in turn (theory.runs_per_job), each with its outputs."""
+    return [{"spec": spec, **{key: PATHS[f"theory_{kind}"].format(
+        experiment=spec["experiment"], run=spec["run"], seed=spec["seed"])
+        for key, kind in (("trajectory", "run"), ("fit", "fit"))}}
+        for spec in PLAN.theory_batches[batch]]

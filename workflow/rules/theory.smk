@@ -1,22 +1,46 @@
 # The two-point effective theory (shared/spec/theory.md): one job per run (a network trained and
-# fitted), one collecting job, one job per figure. `snakemake theory` builds only these.
+# fitted), or per theory.runs_per_job runs of one experiment; one collecting job, one job per
+# figure. `snakemake theory` builds only these.
 
 
-rule theory_run:
-    """Train one run of a theory experiment, record (h, y, w, loss), fit the rates."""
-    output:
-        trajectory=PATHS["theory_run"],
-        fit=PATHS["theory_fit"],
-    log:
-        LOG["theory_run"],
-    params:
-        spec=theory_spec,
-    threads: config["theory"]["threads"]
-    conda:
-        "../envs/convergent.yaml"
-    shell:
-        "convergent theory run --spec {params.spec:q} --trajectory {output.trajectory:q}"
-        " --fit {output.fit:q} --threads {threads} > {log:q} 2>&1"
+if config["theory"]["runs_per_job"] == 1:
+
+    rule theory_run:
+        """Train one run of a theory experiment, record (h, y, w, loss), fit the rates."""
+        output:
+            trajectory=PATHS["theory_run"],
+            fit=PATHS["theory_fit"],
+        log:
+            LOG["theory_run"],
+        params:
+            spec=theory_spec,
+        threads: config["theory"]["threads"]
+        conda:
+            "../envs/convergent.yaml"
+        shell:
+            "convergent theory run --spec {params.spec:q} --trajectory {output.trajectory:q}"
+            " --fit {output.fit:q} --threads {threads} > {log:q} 2>&1"
+
+else:  # theory.runs_per_job runs of one experiment per job, one Python start-up for them
+
+    for _batch in PLAN.theory_batches:
+
+        rule:
+            """Train several runs of one theory experiment in turn, each recorded and fitted."""
+            name:
+                f"theory_run_{_batch}"
+            output:
+                [run[key] for run in theory_batch_runs(_batch) for key in ("trajectory", "fit")],
+            log:
+                LOG["theory_batch"].format(batch=_batch),
+            params:
+                runs=as_json(theory_batch_runs(_batch)),
+            threads: config["theory"]["threads"]
+            conda:
+                "../envs/convergent.yaml"
+            shell:
+                "convergent theory run --runs {params.runs:q} --threads {threads}"
+                " > {log:q} 2>&1"
 
 
 rule theory_collect:

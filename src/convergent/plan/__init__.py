@@ -19,7 +19,7 @@ import pandas as pd
 from .figures import FIGURE_NEEDS, left_out
 from .jobs import alignment_jobs, alignment_tasks, alternatives, extraction_jobs
 from .models import IMAGES, SENTENCES, family, groups, resolve_models, trained_here
-from .theory import theory_figures, theory_runs
+from .theory import theory_batches, theory_figures, theory_runs
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,8 @@ class Plan:
         figure → why the config's results cannot feed it.
     theory_runs : dict
         (experiment, run, seed as str) → the run's spec.
+    theory_batches : dict
+        job name → the specs of the runs one job trains in turn (``theory.runs_per_job``).
     theory_figures : list of str
         the theory figures the configured experiments can feed.
     """
@@ -57,6 +59,7 @@ class Plan:
     figures: list[str]
     left_out: dict[str, str]
     theory_runs: dict[tuple[str, str, str], dict]
+    theory_batches: dict[str, list[dict]]
     theory_figures: list[str]
 
     def trained(self, modality: str) -> list[str]:
@@ -88,6 +91,7 @@ def make_plan(config: dict, model_defaults: dict) -> Plan:
                 figures=[name for name in FIGURE_NEEDS if name not in missing],
                 left_out=missing,
                 theory_runs={(r["experiment"], r["run"], str(r["seed"])): r for r in runs},
+                theory_batches=theory_batches(runs, config["theory"]["runs_per_job"]),
                 theory_figures=theory_figures(config["theory"]))
 
 

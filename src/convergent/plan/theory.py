@@ -109,6 +109,16 @@ def theory_runs(theory: dict) -> list[dict]:
     return runs
 
 
+def theory_batches(runs: list[dict], per_job: int) -> dict[str, list[dict]]:
+    """The runs in jobs of ``per_job`` (theory.runs_per_job), each job inside one experiment
+    and named by it and its number (``final_distance2``), runs in :func:`theory_runs` order."""
+    by_experiment: dict[str, list[dict]] = {}
+    for run in runs:
+        by_experiment.setdefault(run["experiment"], []).append(run)
+    return {f"{experiment}{k // per_job}": own[k:k + per_job]
+            for experiment, own in by_experiment.items() for k in range(0, len(own), per_job)}
+
+
 #: Each theory figure → the experiment whose runs it draws.
 THEORY_FIGURE_NEEDS = {"theory_trajectories": "architectures", "theory_loss": "architectures",
                        "theory_sweep": "sweep", "theory_final_distance": "final_distance",
