@@ -235,3 +235,19 @@ def test_changed_settings_retrain_instead_of_resuming(tmp_path):
     assert before["gpt_neox.embed_in.weight"].shape[1] == 32
     with pytest.raises(InputError, match="checkpoints: expected 3 paths"):
         train_language_model(1, SETTINGS, tmp_path / "state", [tmp_path / "x"], tmp_path / "l")
+
+
+def test_eval_train_measures_the_train_split_on_a_subset_and_trains_the_same(tmp_path):
+    """language.train.eval_train: the train rows come from fewer sentences (another loss), the
+    weights, the test rows and the token counts are those of a run measuring them all."""
+    one_epoch = {**SETTINGS, "train": {**SETTINGS["train"], "epochs": 1}}
+    subset = {**one_epoch, "train": {**one_epoch["train"], "eval_train": 40}}
+    whole_run, subset_run = run_train(tmp_path / "whole", settings=one_epoch), run_train(
+        tmp_path / "subset", settings=subset)
+    assert same_weights(weights(whole_run[-1]), weights(subset_run[-1]))
+    whole, part = (pd.read_csv(tmp_path / name / "log.csv").set_index(["epoch", "split"])
+                   for name in ("whole", "subset"))
+    pd.testing.assert_frame_equal(whole.xs("test", level="split"),
+                                  part.xs("test", level="split"))
+    assert (whole.tokens == part.tokens).all()
+    assert whole.loc[(1, "train")].loss != part.loc[(1, "train")].loss

@@ -198,3 +198,39 @@ def test_the_schedule_sets_every_steps_rate_and_a_changed_recipe_starts_over(tmp
     assert not same_weights(first["model"], again["model"])  # retrained under the new recipe
     last = again["optimizer"]["param_groups"][0]["lr"]  # step 9 of 20 on the cosine
     assert last == pytest.approx(0.003 * 0.5 * (1 + math.cos(math.pi * 9 / 20)))
+
+
+def test_eval_train_measures_the_train_split_on_a_fixed_subset(tmp_path):
+    """train.eval_train: N: the train rows of the log are the checkpoint's loss and accuracy on
+    the same seeded N training images (evaluated again here); the test rows and the weights
+    are those of a run measuring the whole train split."""
+    from convergent.data.images import image_dataset
+    from convergent.models import build_model
+    from convergent.training.checkpoints import eval_rows
+    from convergent.training.vision import evaluate
+
+    torch.set_num_threads(1)
+    settings = {**SETTINGS, "epochs": 1}
+    logs, ends = {}, {}
+    for eval_train in (None, 50):
+        out = tmp_path / str(eval_train)
+        checkpoints = [out / "ckpt" / f"epoch{e}.pt" for e in (0, 1)]
+        train(MODEL, 1, DATA, {**settings, "eval_train": eval_train}, out / "state",
+              checkpoints, out / "acc.csv", labels={"model": "vgg", "seed": 1})
+        logs[eval_train] = pd.read_csv(out / "acc.csv").set_index(["epoch", "split"])
+        ends[eval_train] = checkpoints[-1]
+    assert same_weights(weights(ends[None]), weights(ends[50]))
+    whole, subset = logs[None], logs[50]
+    pd.testing.assert_series_equal(whole.xs("test", level="split").accuracy,
+                                   subset.xs("test", level="split").accuracy)
+    train_set = image_dataset(DATA, "train")
+    rows = eval_rows(len(train_set), 50)
+    assert len(rows) == 50 and rows == sorted(set(rows)) and rows == eval_rows(len(train_set), 50)
+    model = build_model(MODEL["arch"], len(train_set.classes), MODEL["width"],
+                        MODEL["small_input"])
+    model.load_state_dict(weights(ends[50]))
+    loss, accuracy = evaluate(model, train_set, 128, "cpu", rows=rows)
+    logged = subset.loc[(1, "train")]
+    assert logged.accuracy == pytest.approx(accuracy) and logged.loss == pytest.approx(loss)
+    assert (logged.accuracy * 50) == pytest.approx(round(logged.accuracy * 50))
+    assert eval_rows(30, None) == list(range(30)) == eval_rows(30, 40)

@@ -50,6 +50,16 @@ from ..io import atomic_dir, atomic_path, link_or_copy, write_table
 from .axis import checkpoint_axis, epoch_label, epoch_value, sub_epoch_steps, whole_epochs
 
 
+def eval_rows(count: int, eval_train: int | None) -> list[int]:
+    """The training items a checkpoint's train-split loss and accuracy are measured on: all
+    ``count`` of them, or ``eval_train`` of them drawn once from a fixed seed (0), the same for
+    every checkpoint and every network seed, so their curves compare; in ascending order."""
+    if eval_train is None or eval_train >= count:
+        return list(range(count))
+    order = torch.randperm(count, generator=torch.Generator().manual_seed(0))
+    return sorted(order[:eval_train].tolist())
+
+
 def epoch_seed(seed: int, epoch: int) -> int:
     """The seed of everything random in epoch ``epoch`` of a run from ``seed``."""
     return seed * 100_003 + epoch

@@ -39,7 +39,7 @@ from ..models.language import (
     tiny_gptneox_config,
 )
 from .axis import checkpoint_axis, epoch_label
-from .checkpoints import FolderStore, epoch_seed, run_epochs
+from .checkpoints import FolderStore, epoch_seed, eval_rows, run_epochs
 
 __all__ = ["LanguageRun", "language_settings", "settings_key", "train_language_model"]
 
@@ -138,12 +138,16 @@ class LanguageRun:
                 self.model.train()
 
     def evaluate(self, epoch) -> list[dict]:
-        """Loss and next-token accuracy per split, and ``tokens``: the training tokens predicted
-        so far (the training-time axis of the figures; inside epoch 1, those of the steps
-        taken)."""
+        """Loss and next-token accuracy per split (the train split's on ``eval_train`` of its
+        sentences when set), and ``tokens``: the training tokens predicted so far (the
+        training-time axis of the figures; inside epoch 1, those of the steps taken)."""
         tokens = self._tokens_seen(epoch)
         rows = []
+        measured = eval_rows(len(self.splits["train"]),
+                             self.settings["train"]["eval_train"])
         for split, sequences in self.splits.items():
+            if split == "train":
+                sequences = [sequences[i] for i in measured]
             loss, accuracy = _evaluate(self.model, sequences,
                                        self.settings["train"]["batch_size"], self.device)
             rows.append({"epoch": epoch, "split": split, "loss": loss, "accuracy": accuracy,

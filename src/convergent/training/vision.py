@@ -17,7 +17,8 @@ is left out of the settings fingerprint. The run keeps the checkpoints of its ax
   adamw, both with ``weight_decay``; the rate follows ``schedule`` per optimisation step
   (:mod:`.schedule`). With ``augment`` each training image is seen as a random resized crop
   with a random horizontal flip; without it, as loaded. Logged per epoch and split (train,
-  test): cross-entropy (without smoothing) and top-1 accuracy.
+  test): cross-entropy (without smoothing) and top-1 accuracy, the train split's on
+  ``eval_train`` images when set (:func:`~convergent.training.checkpoints.eval_rows`).
 - ``moco``: MoCo v2 (:mod:`convergent.models.moco`) with the settings under ``moco``; the
   top-level optimizer, ``lr``, schedule, ``momentum`` and ``weight_decay`` do not apply. SGD
   follows the cosine schedule per step, lr_t = lr · ½ (1 + cos(π t / T)) at step t of T, and
@@ -54,7 +55,7 @@ from ..models.moco import (
     projection_sizes,
 )
 from .axis import checkpoint_axis
-from .checkpoints import FileStore, epoch_seed, run_epochs
+from .checkpoints import FileStore, epoch_seed, eval_rows, run_epochs
 from .schedule import learning_rate, rate_of
 
 __all__ = ["MocoRun", "OBJECTIVES", "SupervisedRun", "build_optimiser", "evaluate",
@@ -70,18 +71,20 @@ def _order(seed: int, epoch: int, size: int) -> torch.Tensor:
     return torch.randperm(size, generator=torch.Generator().manual_seed(epoch_seed(seed, epoch)))
 
 
-def evaluate(model: nn.Module, images, batch_size: int, device, num_workers: int = 0
-             ) -> tuple[float, float]:
-    """Mean cross-entropy and top-1 accuracy of ``model`` on a dataset of (image, label)."""
+def evaluate(model: nn.Module, images, batch_size: int, device, num_workers: int = 0,
+             rows: list[int] | None = None) -> tuple[float, float]:
+    """Mean cross-entropy and top-1 accuracy of ``model`` on a dataset of (image, label), or
+    on its items ``rows``."""
     model.eval()
+    order = torch.arange(len(images)) if rows is None else torch.tensor(rows)
     loss, correct = 0.0, 0
     with torch.no_grad():
-        for x, y in iterate_batches(images, torch.arange(len(images)), batch_size, num_workers):
+        for x, y in iterate_batches(images, order, batch_size, num_workers):
             x, y = x.to(device), y.to(device)
             logits = model(x)
             loss += float(nn.functional.cross_entropy(logits, y, reduction="sum"))
             correct += int((logits.argmax(1) == y).sum())
-    return loss / len(images), correct / len(images)
+    return loss / len(order), correct / len(order)
 
 
 def moco_settings(settings: dict) -> dict:
@@ -192,9 +195,11 @@ class SupervisedRun(_VisionRun):
 
     def evaluate(self, epoch) -> list[dict]:
         rows = []
-        for split, images in (("train", self.train_set), ("test", self.test_set)):
+        measured = eval_rows(len(self.train_set), self.settings["eval_train"])
+        for split, images, subset in (("train", self.train_set, measured),
+                                      ("test", self.test_set, None)):
             loss, accuracy = evaluate(self.model, images, self.settings["batch_size"],
-                                      self.device, self.settings["num_workers"])
+                                      self.device, self.settings["num_workers"], subset)
             rows.append({"epoch": epoch, "split": split, "loss": loss, "accuracy": accuracy})
         return rows
 
