@@ -34,7 +34,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_grid.py
+	$(BIN)/python benchmarks/bench_task.py
 	$(BIN)/python benchmarks/bench_dryrun.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/bench_demo.py
 
 # A real single-node SLURM cluster on this machine (as root), so `make test` also runs the SLURM
 # integration tests; CI does the same in .ci/run.

@@ -11,8 +11,10 @@ issue 20 was filed with (commit 6f0ae8b, same config and cluster, one align job 
 task per alignment point) and the ratios.
 
 Then, on paper, from the dry run of the paper preset through the profile: its jobs per rule, the
-SLURM tasks and the least sbatch calls they take, and the start-up share of the alignment stage
-with one SLURM task per align task (now) against one per alignment point (at 6f0ae8b).
+SLURM tasks and the least sbatch calls they take, the start-up share of the alignment stage
+with one SLURM task per align task (now) against one per alignment point (at 6f0ae8b), and the
+GPU-hours of each stage from per-task costs: measured by the run on the test cluster, or given
+(``--point-seconds``, ``--job-seconds``) from a GPU.
 
 With ``--before REF`` (issue 20's commit is 6f0ae8b) the same config also runs through REF's
 own workflow, profile and package (a git worktree, its ``src`` first on PYTHONPATH) on this
@@ -24,6 +26,8 @@ a little less work than the current one.
     python benchmarks/bench_slurm.py                          # run, then the paper estimate
     python benchmarks/bench_slurm.py --before 6f0ae8b         # and the filed commit, same machine
     python benchmarks/bench_slurm.py --runs none --point-seconds 2   # the paper estimate only
+    python benchmarks/bench_slurm.py --runs none --point-seconds 60 \
+        --job-seconds train=36000 --job-seconds extract=300     # with your GPU's costs
 """
 
 from __future__ import annotations
@@ -106,6 +110,22 @@ def array_tasks(work: Path, log: str, jobs: list[dict[str, str]]) -> dict[str, l
     return times
 
 
+def stage_of(rule: str) -> str | None:
+    """train, extract or align for the GPU rules (None for the rest)."""
+    return next((stage for stage in ("train", "extract", "align") if rule.startswith(stage)),
+                None)
+
+
+def stage_times(jobs: list[dict[str, str]]) -> dict[str, list[float]]:
+    """Each GPU stage's completed SLURM jobs: their run times (start-up included)."""
+    times: dict[str, list[float]] = {"train": [], "extract": [], "align": []}
+    for job in jobs:
+        stage = stage_of(rule_of(job))
+        if stage and job["JobState"] == "COMPLETED":
+            times[stage].append(seconds_of(job["RunTime"]))
+    return times
+
+
 def align_points(dry_run: str) -> int:
     """The alignment points of a dry run's align tasks (one per `--points` entry)."""
     return sum(line.count('"labels"') for line in dry_run.splitlines()
@@ -131,6 +151,8 @@ def run(root: Path, config: Path, status_s: int | None, source: Path = ROOT) -> 
             "align_jobs": job_counts(plan)["align"], "points": align_points(plan),
             "align_slurm": len(aligning), "align_time": align_time,
             "per_task": align_time / max(1, len(aligning)),
+            "job_seconds": {stage: sum(times) / len(times) for stage, times in stage_times(
+                jobs).items() if times},
             "by_kind": {k: sum(rule_of(j) == k for j in jobs)
                         for k in sorted(set(map(rule_of, jobs)))}}
 
@@ -168,10 +190,13 @@ def before_run(root: Path, config: Path, ref: str, status_s: int | None) -> dict
         return run(root / "before", older, status_s, source=source)
 
 
-def on_paper(config: Path, point_seconds: float, startup: float) -> None:
-    """SLURM tasks, least sbatch calls and the start-up share of the alignment stage for
-    ``config``, from its dry run through the profile. SLURM jobs are those of the GPU rules
-    (training, extraction, alignment); the rest run on the login node."""
+def on_paper(config: Path, point_seconds: float, startup: float,
+             job_seconds: dict[str, float]) -> None:
+    """SLURM tasks, least sbatch calls, the start-up share of the alignment stage and the GPU
+    hours of each stage for ``config``, from its dry run through the profile: alignment from
+    ``point_seconds`` per point and ``startup`` per task, training and extraction from
+    ``job_seconds`` per task (measured on the test cluster, or given). SLURM jobs are those of
+    the GPU rules (training, extraction, alignment); the rest run on the login node."""
     with tempfile.TemporaryDirectory() as folder:
         work = workspace(Path(folder) / "run")
         prof = profile(Path(folder) / "profile", partition=None)
@@ -188,6 +213,19 @@ def on_paper(config: Path, point_seconds: float, startup: float) -> None:
         total = slurm_tasks * startup + work_s
         print(f"{name:>6}: {slurm_tasks} SLURM tasks, {total / 3600:.1f} GPU-hours of which "
               f"start-up {slurm_tasks * startup / total:.0%}")
+    print("GPU-hours per stage (one GPU per task):")
+    hours = {"align": (tasks * startup + work_s) / 3600}
+    for stage in ("train", "extract"):
+        count = sum(n for rule, n in staged.items() if stage_of(rule) == stage)
+        if stage not in job_seconds:
+            print(f"  {stage:8} {count:5d} tasks: n/a (no measured cost; give --job-seconds "
+                  f"{stage}=S)")
+            continue
+        hours[stage] = count * job_seconds[stage] / 3600
+        print(f"  {stage:8} {count:5d} tasks × {job_seconds[stage]:7.1f} s = "
+              f"{hours[stage]:8.1f} GPU-hours")
+    print(f"  {'align':8} {tasks:5d} tasks, {points} points = {hours['align']:8.1f} GPU-hours")
+    print(f"  total {sum(hours.values()):.1f} GPU-hours over the stages with a cost")
 
 
 def main() -> None:
@@ -204,6 +242,10 @@ def main() -> None:
     parser.add_argument("--startup", type=float, default=None,
                         help="start-up seconds per SLURM task (default: the run's array tasks',"
                              f" else {STARTUP_S})")
+    parser.add_argument("--job-seconds", action="append", default=[], metavar="STAGE=S",
+                        help="SLURM seconds per task of stage train or extract for the paper "
+                             "estimate (default: the run's mean; a test-cluster CPU job is "
+                             "far from a paper job, so give your GPU's)")
     parser.add_argument("--status-seconds", type=int, default=None,
                         help="seconds between status checks after a job ends (default: the "
                              "test cluster's 2; the production profile says 40)")
@@ -213,6 +255,8 @@ def main() -> None:
     if args.runs == "none" and args.point_seconds is None:
         sys.exit("--runs none needs --point-seconds (SLURM seconds per alignment point)")
     point_seconds, startup = args.point_seconds, args.startup
+    given = dict(job_seconds(text) for text in args.job_seconds)
+    measured_jobs: dict[str, float] = {}
     if args.runs == "now":
         interval = args.status_seconds or TEST_CLUSTER["slurm-init-seconds-before-status-checks"]
         print(f"config {args.config.name} through profiles/slurm, status checks {interval} s "
@@ -237,7 +281,22 @@ def main() -> None:
         point_seconds = point_seconds or max(0.0, result["align_time"] - startup * result[
             "align_slurm"]) / result["points"]
         print(f"        per alignment point, start-up excluded: {point_seconds:.1f} s")
-    on_paper(args.paper.resolve(), point_seconds, startup or STARTUP_S)
+        measured_jobs = result["job_seconds"]
+        print("        per task, start-up included: " + ", ".join(
+            f"{stage} {seconds:.1f} s" for stage, seconds in measured_jobs.items()))
+    on_paper(args.paper.resolve(), point_seconds, startup or STARTUP_S,
+             {**measured_jobs, **given})
+
+
+def job_seconds(text: str) -> tuple[str, float]:
+    """STAGE=SECONDS for train or extract."""
+    stage, _, value = text.partition("=")
+    if stage not in ("train", "extract"):
+        sys.exit(f"--job-seconds {text}: the stage is train or extract")
+    try:
+        return stage, float(value)
+    except ValueError:
+        sys.exit(f"--job-seconds {text}: SECONDS is not a number")
 
 
 if __name__ == "__main__":
