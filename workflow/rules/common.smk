@@ -249,17 +249,17 @@ def network_points(model, seed):
     return points
 
 
-def network_inputs(model, seed):
-    """The checkpoint files (or model folders) one network's extract job reads."""
-    return list(dict.fromkeys(path for epoch, _ in network_checkpoints(
-        PLAN.extract_jobs, model, seed, [IMAGES, SENTENCES, *OOD])
-        for path in model_input(SimpleNamespace(model=model, seed=str(seed),
-                                                epoch=epoch_label(epoch)))))
+def network_inputs(points):
+    """The checkpoint files (or model folders) one network's extract job reads, from its
+    points (network_points)."""
+    return list(dict.fromkeys(path for point in points for path in model_input(SimpleNamespace(
+        model=point["labels"]["model"], seed=str(point["labels"]["seed"]),
+        epoch=epoch_label(point["labels"]["epoch"])))))
 
 
-def network_outputs(model, seed):
-    """Every activation and accuracy file one network's extract job writes."""
-    return [path for point in network_points(model, seed)
+def network_outputs(points):
+    """Every activation and accuracy file one network's extract job writes, from its points."""
+    return [path for point in points
             for key in ("activations", "accuracy", "out", "record")
             for path in ([point[key]] if isinstance(point.get(key), str) else point.get(key, []))]
 

@@ -92,6 +92,7 @@ if config["extract"]["per"] == "checkpoint":
 
 else:
     for _model, _seed in PLAN.networks("vision"):
+        _points = network_points(_model, _seed)  # built once: inputs, outputs and params
 
         rule:
             name:
@@ -99,13 +100,13 @@ else:
             """Activations and accuracy of every checkpoint of one vision network on every
             image set read there, in one process."""
             input:
-                network_inputs(_model, _seed),
+                network_inputs(_points),
             output:
-                network_outputs(_model, _seed),
+                network_outputs(_points),
             log:
                 LOG["extract_network"].format(model=_model, seed=_seed),
             params:
-                points=json.dumps(network_points(_model, _seed)),  # labels in order
+                points=json.dumps(_points),  # labels in order
                 data=as_json(config["data"]),
                 stimuli=as_json(config["stimuli"]),
                 point=MODELS[_model]["point"],
@@ -121,6 +122,7 @@ else:
                 " > {log:q} 2>&1"
 
     for _model, _seed in PLAN.networks("language"):
+        _points = network_points(_model, _seed)  # built once: inputs, outputs and params
 
         rule:
             name:
@@ -128,13 +130,13 @@ else:
             """Sentence representations and next-token scores of every checkpoint of one
             language network, in one process."""
             input:
-                network_inputs(_model, _seed),
+                network_inputs(_points),
             output:
-                network_outputs(_model, _seed),
+                network_outputs(_points),
             log:
                 LOG["extract_network"].format(model=_model, seed=_seed),
             params:
-                points=json.dumps(network_points(_model, _seed)),  # labels in order
+                points=json.dumps(_points),  # labels in order
                 sentences=as_json(config["sentences"]),
             threads: 1
             priority: PRIORITY["extract"]

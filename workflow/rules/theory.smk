@@ -24,17 +24,18 @@ if config["theory"]["runs_per_job"] == 1:
 else:  # theory.runs_per_job runs of one experiment per job, one Python start-up for them
 
     for _batch in PLAN.theory_batches:
+        _runs = theory_batch_runs(_batch)
 
         rule:
             """Train several runs of one theory experiment in turn, each recorded and fitted."""
             name:
                 f"theory_run_{_batch}"
             output:
-                [run[key] for run in theory_batch_runs(_batch) for key in ("trajectory", "fit")],
+                [run[key] for run in _runs for key in ("trajectory", "fit")],
             log:
                 LOG["theory_batch"].format(batch=_batch),
             params:
-                runs=as_json(theory_batch_runs(_batch)),
+                runs=as_json(_runs),
             threads: config["theory"]["threads"]
             conda:
                 "../envs/convergent.yaml"
