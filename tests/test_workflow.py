@@ -22,8 +22,10 @@ def test_dry_run_of_every_config(tmp_path, config):
     counts = job_counts(done.stdout)
     assert {"align", "aggregate", "all"} <= set(counts)
     per = yaml.safe_load((ROOT / "config" / config).read_text()).get("extract", {}).get("per")
-    if per == "network":  # one rule per network, and no per-checkpoint rule
-        assert any(re.fullmatch(r"extract_\w+_seed\d+", rule) for rule in counts), counts
+    if per in ("network", "model"):  # one rule per network or model, none per checkpoint
+        suffix = r"_seed\d+" if per == "network" else ""
+        assert any(re.fullmatch(rf"extract_(?!id|ood|text)[a-z]\w*{suffix}", rule)
+                   for rule in counts), counts
         assert "extract_id" not in counts
     else:
         assert {"extract_id", "extract_ood"} <= set(counts)
@@ -60,23 +62,26 @@ def extract_outputs(dry_run: str) -> dict[str, list[str]]:
     return jobs
 
 
-def test_extraction_per_network_writes_the_same_files_in_one_job_per_network(tmp_path):
-    """extract.per: network makes one job per network (model and seed) whose outputs are
-    exactly the files the per-checkpoint jobs write for that network."""
+@pytest.mark.parametrize("per", ["network", "model"])
+def test_extraction_per_network_or_model_writes_the_same_files_in_fewer_jobs(tmp_path, per):
+    """extract.per: network makes one job per network (model and seed), model one job per
+    model; their outputs are exactly the files the per-checkpoint jobs write."""
     work = workspace(tmp_path)
     per_checkpoint = extract_outputs(snakemake(work, "-n", config="slurm-scale.yaml").stdout)
     config = yaml.safe_load((ROOT / "config" / "slurm-scale.yaml").read_text())
-    config["extract"] = {"per": "network"}
-    path = work / "config" / "network.yaml"
+    config["extract"] = {"per": per}
+    path = work / "config" / f"{per}.yaml"
     path.write_text(yaml.safe_dump(config))
-    per_network = extract_outputs(snakemake(work, "-n", config=path).stdout)
-    assert sorted(per_network) == [f"extract_vgg11_seed{s}" for s in range(4)]
-    assert all(len(jobs) == 1 for jobs in per_network.values())  # one job each
-    for rule, [outputs] in per_network.items():
-        seed = rule.rpartition("seed")[2]
-        assert all(f"/vgg11/seed{seed}/" in path for path in outputs)
+    grouped = extract_outputs(snakemake(work, "-n", config=path).stdout)
+    seeds = {f"extract_vgg11_seed{s}": [s] for s in range(4)} if per == "network" else {
+        "extract_vgg11": list(range(4))}
+    assert sorted(grouped) == sorted(seeds)
+    assert all(len(jobs) == 1 for jobs in grouped.values())  # one job each
+    for rule, [outputs] in grouped.items():
+        assert {int(re.search(r"/vgg11/seed(\d+)/", p).group(1)) for p in outputs} == set(
+            seeds[rule])
     everything = sorted(p for jobs in per_checkpoint.values() for out in jobs for p in out)
-    assert sorted(p for [out] in per_network.values() for p in out) == everything
+    assert sorted(p for [out] in grouped.values() for p in out) == everything
 
 
 def align_tasks_of(dry_run: str) -> dict[str, list[dict]]:
@@ -195,16 +200,17 @@ def test_changing_an_alignment_setting_reruns_only_alignment(finished_run):
         "align", "aggregate", "summary", "all", "total"}), counts
 
 
-def test_a_network_job_extracts_what_the_checkpoint_jobs_extracted(finished_run, tmp_path):
-    """The run's checkpoints extracted again with extract.per: network (one process per
-    network): the same layers, the same values, the same accuracy rows."""
+def test_a_model_job_extracts_what_the_checkpoint_jobs_extracted(finished_run, tmp_path):
+    """The run's checkpoints extracted again with extract.per: model (one process for every
+    checkpoint of every seed; per network is the same job for one seed): the same layers, the
+    same values, the same accuracy rows."""
     from safetensors.numpy import load_file
 
     work = workspace(tmp_path)
     checkpoints = Path("results") / "checkpoints"
     shutil.copytree(finished_run / checkpoints, work / checkpoints)
-    config = edited_config(work, "network.yaml", extract={"per": "network"})
-    snakemake(work, "extract_vgg11_seed0", "extract_vgg11_seed1", config=config)
+    config = edited_config(work, "model.yaml", extract={"per": "model"})
+    snakemake(work, "extract_vgg11", config=config)  # every seed of the model in one job
     made = sorted(p for p in (work / "results" / "activations").rglob("*") if p.is_file())
     assert len(made) == 2 * (4 * 2 + 2)  # 2 seeds × (4 checkpoints + contrast at the last) × 2
     for path in made:

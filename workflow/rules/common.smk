@@ -57,6 +57,7 @@ LOG = {
     "train": f"{LOGS}/train/{NET}.log",
     "extract": f"{LOGS}/extract/{NET}/epoch{{epoch}}/{{stimset}}.log",
     "extract_network": f"{LOGS}/extract/{NET}.log",
+    "extract_model": f"{LOGS}/extract/{{model}}.log",
     "align": f"{LOGS}/align/{{analysis}}/{{task}}.log",
     "aggregate": f"{LOGS}/aggregate.log",
     "figure": f"{LOGS}/figures/{{figure}}.log",
@@ -79,9 +80,10 @@ EXTRACT_NETWORK_RESOURCES = {
     "runtime": lambda wildcards, input, attempt: max(60, input.size_mb // 2) * attempt,
 }
 #: Which ready jobs go first when cores are scarce (a local run; a cluster takes them all): the
-#: study's chain of training, extraction and alignment before the theory's short runs, which
-#: then fill the cores the chain leaves idle, so the longest path starts as early as it can.
-PRIORITY = {"train": 3, "extract": 2, "align": 1}
+#: study's chain of training, extraction and alignment first, so the longest path starts as
+#: early as it can; the theory's runs beside alignment, so that the theory's own chain (its
+#: runs, their collection, its figures) is not left to the end; the tables and figures last.
+PRIORITY = {"train": 3, "extract": 2, "align": 1, "theory": 1}
 #: The result tables (name → formats) and the theory's tables (name → format).
 TABLES = {name: ("parquet", "csv") for name in ("alignment", "accuracy", "training", "models")}
 THEORY_TABLES = {"trajectories": "parquet", "fits": "csv", "final_distance": "csv",
@@ -224,34 +226,43 @@ def model_source(wildcards):
                     "revision": spec["revision"].format(**at)})
 
 
-def network_rule(model, seed):
-    """The name of the rule that extracts network (model, seed) (extract.per: network)."""
-    return "extract_" + re.sub(r"\W", "_", model) + f"_seed{seed}"
+def extract_groups(modality):
+    """Each extract job of extract.per network or model, for the networks of a modality that
+    some analysis reads: (rule name, log, model, seeds)."""
+    networks = PLAN.networks(modality)
+    name = {m: "extract_" + re.sub(r"\W", "_", m) for m, _ in networks}
+    if config["extract"]["per"] == "network":
+        return [(f"{name[m]}_seed{s}", LOG["extract_network"].format(model=m, seed=s), m, [s])
+                for m, s in networks]
+    return [(name[m], LOG["extract_model"].format(model=m), m,
+             [s for other, s in networks if other == m]) for m in name]
 
 
-def network_points(model, seed):
-    """The checkpoints one network's extract job reads and writes (`convergent extract
-    --points` or `extract-text --points`): source, stimulus sets, outputs and labels."""
+def extract_points(model, seeds):
+    """The checkpoints one extract job of the group (model, seeds) reads and writes
+    (`convergent extract --points` or `extract-text --points`): source, stimulus sets,
+    outputs and labels, network by network in training order."""
     points = []
-    for epoch, stimsets in network_checkpoints(PLAN.extract_jobs, model, seed,
-                                               [IMAGES, SENTENCES, *OOD]):
-        at = dict(model=model, seed=str(seed), epoch=epoch_label(epoch))
-        source = json.loads(model_source(SimpleNamespace(**at)))
-        files = {key: [PATHS[key].format(stimset=s, **at) for s in stimsets]
-                 for key in ("activations", "accuracy")}
-        point = {"source": source,
-                 "labels": {**at, "seed": int(seed), "epoch": json.loads(at["epoch"])}}
-        if MODELS[model]["modality"] == "language":
-            point.update(out=files["activations"][0], record=files["accuracy"][0])
-        else:
-            point.update(stimsets=stimsets, **files)
-        points.append(point)
+    for seed in seeds:
+        for epoch, stimsets in network_checkpoints(PLAN.extract_jobs, model, seed,
+                                                   [IMAGES, SENTENCES, *OOD]):
+            at = dict(model=model, seed=str(seed), epoch=epoch_label(epoch))
+            source = json.loads(model_source(SimpleNamespace(**at)))
+            files = {key: [PATHS[key].format(stimset=s, **at) for s in stimsets]
+                     for key in ("activations", "accuracy")}
+            point = {"source": source,
+                     "labels": {**at, "seed": int(seed), "epoch": json.loads(at["epoch"])}}
+            if MODELS[model]["modality"] == "language":
+                point.update(out=files["activations"][0], record=files["accuracy"][0])
+            else:
+                point.update(stimsets=stimsets, **files)
+            points.append(point)
     return points
 
 
 def network_inputs(points):
     """The checkpoint files (or model folders) one network's extract job reads, from its
-    points (network_points)."""
+    points (extract_points)."""
     return list(dict.fromkeys(path for point in points for path in model_input(SimpleNamespace(
         model=point["labels"]["model"], seed=str(point["labels"]["seed"]),
         epoch=epoch_label(point["labels"]["epoch"])))))

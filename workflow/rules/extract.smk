@@ -3,7 +3,8 @@
 # a small network. The checkpoints the OOD analysis reads take extract_ood (test images and OOD
 # sets), the others extract_id; each rule's input function steers Snakemake to the right one
 # (common.smk, checkpoint_input). With extract.per: network, one job per network (model and seed)
-# extracts all of its checkpoints instead, one rule per network (its outputs are fixed lists).
+# extracts all of its checkpoints instead, one rule per network (its outputs are fixed lists);
+# with extract.per: model, one job per model, all of its seeds.
 
 
 if config["extract"]["per"] == "checkpoint":
@@ -91,20 +92,20 @@ if config["extract"]["per"] == "checkpoint":
             " --threads {threads} > {log:q} 2>&1"
 
 else:
-    for _model, _seed in PLAN.networks("vision"):
-        _points = network_points(_model, _seed)  # built once: inputs, outputs and params
+    for _name, _log, _model, _seeds in extract_groups("vision"):
+        _points = extract_points(_model, _seeds)  # built once: inputs, outputs and params
 
         rule:
             name:
-                network_rule(_model, _seed)
-            """Activations and accuracy of every checkpoint of one vision network on every
-            image set read there, in one process."""
+                _name
+            """Activations and accuracy of every checkpoint of one vision network (or of every
+            seed of one model) on every image set read there, in one process."""
             input:
                 network_inputs(_points),
             output:
                 network_outputs(_points),
             log:
-                LOG["extract_network"].format(model=_model, seed=_seed),
+                _log,
             params:
                 points=json.dumps(_points),  # labels in order
                 data=as_json(config["data"]),
@@ -121,20 +122,20 @@ else:
                 " --stimuli {params.stimuli:q} --point {params.point} --threads {threads}"
                 " > {log:q} 2>&1"
 
-    for _model, _seed in PLAN.networks("language"):
-        _points = network_points(_model, _seed)  # built once: inputs, outputs and params
+    for _name, _log, _model, _seeds in extract_groups("language"):
+        _points = extract_points(_model, _seeds)  # built once: inputs, outputs and params
 
         rule:
             name:
-                network_rule(_model, _seed)
+                _name
             """Sentence representations and next-token scores of every checkpoint of one
-            language network, in one process."""
+            language network (or of every seed of one model), in one process."""
             input:
                 network_inputs(_points),
             output:
                 network_outputs(_points),
             log:
-                LOG["extract_network"].format(model=_model, seed=_seed),
+                _log,
             params:
                 points=json.dumps(_points),  # labels in order
                 sentences=as_json(config["sentences"]),

@@ -15,6 +15,7 @@ if config["theory"]["runs_per_job"] == 1:
         params:
             spec=theory_spec,
         threads: config["theory"]["threads"]
+        priority: PRIORITY["theory"]
         conda:
             "../envs/convergent.yaml"
         shell:
@@ -37,6 +38,7 @@ else:  # theory.runs_per_job runs of one experiment per job, one Python start-up
             params:
                 runs=as_json(_runs),
             threads: config["theory"]["threads"]
+            priority: PRIORITY["theory"]
             conda:
                 "../envs/convergent.yaml"
             shell:
