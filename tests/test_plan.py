@@ -265,8 +265,16 @@ def test_job_tables_come_from_the_plan_alone():
 
 @pytest.mark.parametrize("module", ["convergent.plan", "convergent.cli"])
 def test_the_plan_and_the_cli_import_neither_torch_nor_matplotlib(module):
-    code = (f"import sys, {module}; heavy = [m for m in ('torch', 'matplotlib') "
+    code = (f"import sys, {module}; heavy = [m for m in ('torch', 'matplotlib', 'pandas') "
             "if m in sys.modules]; assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_every_job_parses_its_command_line_without_pandas_or_scipy():
+    """Every job starts by building the CLI's parser (which reads the schema): neither the
+    job tables' pandas nor scipy belongs in that second."""
+    code = ("import sys, convergent.cli; convergent.cli.build_parser(); heavy = [m for m in "
+            "('pandas', 'scipy', 'torch') if m in sys.modules]; assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -279,6 +287,16 @@ JOB_IMPORTS = [
     ("from convergent.aggregate import aggregate", ["torch"]),
     ("from convergent.figures import draw", ["torch"]),
     ("from convergent.analysis.summary import write_summary", ["torch", "matplotlib"]),
+    # scipy.stats costs a figure or summary job a second; the t tail comes from scipy.special
+    ("from convergent.figures import draw", ["scipy.stats"]),
+    ("from convergent.analysis.summary import write_summary", ["scipy.stats"]),
+    # a training job reaches pandas only to write its log, at the end
+    ("from convergent.training.vision import train", ["pandas"]),
+    # the theory's SGD is its own: torch.optim's first step imports torch._dynamo (a second)
+    ("from convergent.theory.experiment import two_point_run, default_points; "
+     "two_point_run({'variant': {'kind': 'mlp', 'depth': 2, 'width': 8, 'layer': 1, "
+     "'activation': 'tanh', 'bias': True, 'gain': 1.0}, 'seed': 0, 'dx': 1.0, 'dy': 0.5, "
+     "'lr': 0.1, 'epochs': 3, 'record_every': 1})", ["torch._dynamo"]),
 ]
 
 

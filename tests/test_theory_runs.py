@@ -14,7 +14,13 @@ from convergent.errors import InputError
 from convergent.plan.theory import theory_figures, theory_runs
 from convergent.theory import solve
 from convergent.theory.digits import digit_pair_run, followed_pair, load_digit_images, read_idx
-from convergent.theory.experiment import default_points, fit_trajectory, two_point_run
+from convergent.theory.experiment import (
+    default_points,
+    fit_trajectory,
+    half_mse,
+    sgd_step,
+    two_point_run,
+)
 from convergent.theory.measure import measure
 from convergent.theory.networks import build_network, input_size
 from convergent.theory.results import (
@@ -95,6 +101,29 @@ def _spec(name, variant, epochs=60, **extra):
     return {"experiment": "architectures", "run": name, "seed": 0, "architecture": name,
             "variant": variant, "lr": variant.pop("lr"), "epochs": epochs, "record_every": 1,
             "dx": 1.0, "dy": 0.5 ** 0.5, "fit": True, **extra}
+
+
+@pytest.mark.parametrize("name", ["default", "cnn"])
+def test_the_sgd_step_is_torchs_plain_sgd(name):
+    """The theory's own update (no torch.optim, whose import costs a job a second) leaves
+    every parameter exactly where torch.optim.SGD with its defaults does."""
+    variant = {**VARIANTS[name], "width": 16}
+    points = default_points(length=input_size(variant))
+    inputs = torch.stack([points.x_a, points.x_b])
+    targets = torch.stack([points.target_a, points.target_b])
+    ours, theirs, start = (build_network(variant, seed=3, d_in=inputs.shape[1])[0]
+                           for _ in range(3))
+    optimiser = torch.optim.SGD(theirs.parameters(), lr=0.05)
+    for _ in range(20):
+        half_mse(ours(inputs), targets).backward()
+        sgd_step(list(ours.parameters()), 0.05)
+        optimiser.zero_grad()
+        half_mse(theirs(inputs), targets).backward()
+        optimiser.step()
+    assert not all(torch.equal(p, q)
+                   for p, q in zip(ours.parameters(), start.parameters(), strict=True))
+    for p, q in zip(ours.parameters(), theirs.parameters(), strict=True):
+        assert torch.equal(p, q) and p.grad is None
 
 
 def test_the_tangent_kernel_scaling_keeps_a_large_gain_run_finite():

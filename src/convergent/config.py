@@ -35,7 +35,9 @@ def schema() -> dict:
     """The workflow's configuration schema, read once."""
     import yaml
 
-    return yaml.safe_load(SCHEMA_PATH.read_text())
+    # libyaml's loader where PyYAML has it: every job reads the schema at start-up
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(SCHEMA_PATH.read_text(), Loader=loader)
 
 
 def _keys(path: str | Sequence[str]) -> tuple[str, ...]:

@@ -13,13 +13,14 @@ the modules hold the pieces:
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .figures import FIGURE_NEEDS, left_out
-from .jobs import alignment_jobs, alignment_tasks, alternatives, extraction_jobs
 from .models import IMAGES, SENTENCES, family, groups, resolve_models, trained_here
 from .theory import theory_batches, theory_figures, theory_runs
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ class Plan:
 def make_plan(config: dict, model_defaults: dict) -> Plan:
     """The plan of a validated ``config`` (schema defaults filled); ``model_defaults`` are the
     schema's per-model defaults. A ``ValueError`` names the config key at fault."""
+    from .jobs import alignment_jobs, alignment_tasks, extraction_jobs
+
     models = resolve_models(config, model_defaults)
     model_groups = groups(models)
     align, ood = config["align"], config["stimuli"]["ood"]
@@ -93,6 +96,16 @@ def make_plan(config: dict, model_defaults: dict) -> Plan:
                 theory_runs={(r["experiment"], r["run"], str(r["seed"])): r for r in runs},
                 theory_batches=theory_batches(runs, config["theory"]["runs_per_job"]),
                 theory_figures=theory_figures(config["theory"]))
+
+
+def __getattr__(name: str):
+    # The job tables need pandas, which the jobs that only look up a name (a figure's needs,
+    # the stimulus sets) should not pay for at start-up.
+    if name == "alternatives":
+        from .jobs import alternatives
+
+        return alternatives
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["IMAGES", "SENTENCES", "Plan", "alternatives", "family", "make_plan"]

@@ -21,7 +21,7 @@ import torch
 
 from ..errors import InputError
 from ..training.checkpoints import epoch_seed
-from .experiment import _record, half_mse
+from .experiment import _record, half_mse, sgd_step
 from .measure import TwoPoint
 from .networks import build_network
 
@@ -131,16 +131,15 @@ def digit_pair_run(spec: dict) -> pd.DataFrame:
     first, second = mean0 - seen, seen - pair_mean
     loss_terms = {"mean_gap0": float(first @ first), "target_gap": float(second @ second),
                   "cross": float(first @ second)}
-    optimiser = torch.optim.SGD(model.parameters(), lr=spec["lr"])
+    parameters = list(model.parameters())
     rows = _record(model, layer, points, 0)
     for epoch in range(1, spec["epochs"] + 1):
         order = torch.randperm(len(images), generator=torch.Generator().manual_seed(
             epoch_seed(spec["seed"], epoch)))
         for start in range(0, len(order), spec["batch_size"]):
             idx = order[start:start + spec["batch_size"]]
-            optimiser.zero_grad()
             half_mse(model(images[idx]), targets[idx]).backward()
-            optimiser.step()
+            sgd_step(parameters, spec["lr"])
         if epoch % spec["record_every"] == 0 or epoch == spec["epochs"]:
             rows += _record(model, layer, points, epoch)
     trajectory = pd.DataFrame(rows)

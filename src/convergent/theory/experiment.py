@@ -64,6 +64,20 @@ def _record(model: nn.Module, layer: nn.Module | dict[int, nn.Module], points: T
     return rows
 
 
+def sgd_step(parameters: list[nn.Parameter], lr: float) -> None:
+    """θ ← θ − η ∇θ for every parameter with a gradient, then clear the gradients.
+
+    This is the update ``torch.optim.SGD(params, lr)`` makes with its defaults (no momentum,
+    no weight decay; the same ``add_`` per tensor, so the same numbers), without what the class
+    costs here: its first step imports ``torch._dynamo`` (a second of each theory job) and
+    every step pays its bookkeeping, on networks whose own step takes a millisecond."""
+    with torch.no_grad():
+        for p in parameters:
+            if p.grad is not None:
+                p.add_(p.grad, alpha=-lr)
+                p.grad = None
+
+
 def train_two_points(model: nn.Module, layer: nn.Module | dict[int, nn.Module],
                      points: TwoPoint, lr: float, epochs: int,
                      record_every: int = 1) -> pd.DataFrame:
@@ -73,12 +87,11 @@ def train_two_points(model: nn.Module, layer: nn.Module | dict[int, nn.Module],
     epoch, with a ``layer`` column."""
     inputs = torch.stack([points.x_a, points.x_b])
     targets = torch.stack([points.target_a, points.target_b])
-    optimiser = torch.optim.SGD(model.parameters(), lr=lr)
+    parameters = list(model.parameters())
     rows = _record(model, layer, points, 0)
     for epoch in range(1, epochs + 1):
-        optimiser.zero_grad()
         half_mse(model(inputs), targets).backward()
-        optimiser.step()
+        sgd_step(parameters, lr)
         if epoch % record_every == 0 or epoch == epochs:
             rows += _record(model, layer, points, epoch)
     return pd.DataFrame(rows)

@@ -42,7 +42,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
-import pandas as pd
 import torch
 
 from ..errors import InputError
@@ -212,4 +211,6 @@ def run_epochs(run: Run, store, key: str, axis: int | Sequence, seed: int,
             return
     for label, path in zip(axis, checkpoints, strict=True):
         store.publish(label, Path(path))
+    import pandas as pd  # only for the log, at the end: a training job's start-up skips it
+
     write_table(pd.DataFrame([{**(labels or {}), **row} for row in history]), log)
