@@ -4,7 +4,8 @@ Both score the same activations (by default 4000 stimuli, 8 × 8 layers of width
 pairs, 5 folds). For each metric the script prints the plain and grid wall times, their ratio,
 the largest score difference, the grid's peak memory, and the time of the metric's unavoidable
 core measured alone (the solver work every exact implementation must do, :data:`BOUNDS`), then
-one line per metric saying what bounds it and the grid's time as a multiple of that bound.
+one line per metric saying what bounds it and the grid's time as a multiple of that bound, and
+for ``linear`` the floor of the grid's own factorisation (:func:`linear_floor`).
 
     python benchmarks/bench_grid.py                  # the full benchmark (several minutes)
     python benchmarks/bench_grid.py --stimuli 1000 --layers 4 --metrics procrustes
@@ -27,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from convergent.metrics import METRICS, grid  # noqa: E402
+from convergent.metrics.layer import kfold_indices  # noqa: E402
 
 from plain import plain_score, train_corr_matrix  # noqa: E402
 
@@ -98,6 +100,30 @@ def core_time(A, B, metric, folds):
     return time.perf_counter() - start
 
 
+def linear_floor(A, B, folds) -> float:
+    """The dense work of the grid's exact leave-one-out factorisation alone (metrics/ridge.py):
+    per layer and fold the SVD, leverages and weighted Grams (:meth:`RidgePredictor.fit`), per
+    pair and fold the three m·r_x·r_y products (K = Uₓᵀ U_y, U_y S_y² Kᵀ, Uₓ Sₓ² K). No α
+    search, no coefficients, no scoring: what is left of the grid's time above this is those."""
+    from convergent.metrics.ridge import RidgePredictor
+
+    splits = kfold_indices(len(A[0]), folds, 0)
+    start = time.perf_counter()
+    for train, _ in splits:
+        fits = []
+        for L in (A, B):
+            side = []
+            for layer in L:
+                Z = torch.as_tensor(layer[train], dtype=torch.float64)
+                side.append(RidgePredictor.fit(Z - Z.mean(0)))
+            fits.append(side)
+        for x in fits[0]:
+            for y in fits[1]:
+                K = x.U.T @ y.U
+                y.U @ (K * y.s**2).T, x.U @ (K.T * x.s**2).T
+    return time.perf_counter() - start
+
+
 def child(args) -> None:
     """Run one grid in this (fresh) process and report its time, scores and peak memory."""
     A, B = data(args)
@@ -144,6 +170,13 @@ def main() -> None:
         bounds.append(f"{metric}: bounded by {BOUNDS[metric]}, {core:.2f} s alone; the grid "
                       f"takes {fast['seconds'] / core:.1f}x that, the plain loop "
                       f"{plain_s / core:.1f}x")
+        if metric == "linear":
+            floor = linear_floor(A, B, args.folds)
+            bounds.append(f"linear: the exact factorisation's dense work alone (SVDs, weighted "
+                          f"Grams, three products a pair and fold) takes {floor:.2f} s, so no "
+                          f"grid of this factorisation beats the plain loop by more than "
+                          f"{plain_s / floor:.1f}x; this one takes {fast['seconds'] / floor:.2f}x "
+                          "its floor")
     print("\n" + "\n".join(bounds))
 
 
