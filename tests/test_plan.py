@@ -293,7 +293,7 @@ JOB_IMPORTS = [
     # a training job reaches pandas only to write its log, at the end
     ("from convergent.training.vision import train", ["pandas"]),
     # the theory's SGD is its own: torch.optim's first step imports torch._dynamo (a second)
-    ("from convergent.theory.experiment import two_point_run, default_points; "
+    ("from convergent.theory.experiment import two_point_run; "
      "two_point_run({'variant': {'kind': 'mlp', 'depth': 2, 'width': 8, 'layer': 1, "
      "'activation': 'tanh', 'bias': True, 'gain': 1.0}, 'seed': 0, 'dx': 1.0, 'dy': 0.5, "
      "'lr': 0.1, 'epochs': 3, 'record_every': 1})", ["torch._dynamo"]),
