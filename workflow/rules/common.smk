@@ -260,16 +260,17 @@ def extract_points(model, seeds):
     return points
 
 
-def network_inputs(points):
-    """The checkpoint files (or model folders) one network's extract job reads, from its
-    points (extract_points)."""
+def extract_inputs(points):
+    """The checkpoint files (or model folders) one extract job (a network or a model) reads,
+    from its points (extract_points)."""
     return list(dict.fromkeys(path for point in points for path in model_input(SimpleNamespace(
         model=point["labels"]["model"], seed=str(point["labels"]["seed"]),
         epoch=epoch_label(point["labels"]["epoch"])))))
 
 
-def network_outputs(points):
-    """Every activation and accuracy file one network's extract job writes, from its points."""
+def extract_outputs(points):
+    """Every activation and accuracy file one extract job (a network or a model) writes, from
+    its points."""
     return [path for point in points
             for key in ("activations", "accuracy", "out", "record")
             for path in ([point[key]] if isinstance(point.get(key), str) else point.get(key, []))]

@@ -101,9 +101,9 @@ else:
             """Activations and accuracy of every checkpoint of one vision network (or of every
             seed of one model) on every image set read there, in one process."""
             input:
-                network_inputs(_points),
+                extract_inputs(_points),
             output:
-                network_outputs(_points),
+                extract_outputs(_points),
             log:
                 _log,
             params:
@@ -131,9 +131,9 @@ else:
             """Sentence representations and next-token scores of every checkpoint of one
             language network (or of every seed of one model), in one process."""
             input:
-                network_inputs(_points),
+                extract_inputs(_points),
             output:
-                network_outputs(_points),
+                extract_outputs(_points),
             log:
                 _log,
             params:

@@ -353,7 +353,7 @@ def _work_order(sides: list[_Side]) -> list[tuple[int, int, int]]:
 class _LayerStore:
     """Prepared layers by (side key, layer index): each built on first use, validated before
     any is scored, freed after its last pair in the work order; the Haar rotations of an x
-    layer that is x in several comparisons drawn once."""
+    layer that is x in several pairs drawn once."""
 
     def __init__(self, sides: list[_Side], order, folds: int, seed: int, corr: str,
                  backend: Backend):
@@ -385,7 +385,7 @@ class _LayerStore:
 
     def rotated(self, key: tuple, seed: int, draws: int) -> Iterable[Layer]:
         """The x layer ``key`` after Haar rotations seed … seed + draws − 1, kept for its
-        other comparisons only where it has some (else one at a time)."""
+        other pairs only where it has some (else one at a time)."""
         layer = self.layer(key)
         if self.as_x[key] == 1:
             return (layer.rotated(seed + k) for k in range(draws))
