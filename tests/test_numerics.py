@@ -115,12 +115,138 @@ def test_ridge_pair_equals_each_direction_fitted_alone(shape, rng):
 
 def test_weighted_grams_equal_one_gram_per_weight_row(rng):
     """The low-rank route to Uᵀ diag(c_α) U equals forming each weighted Gram, for weights of
-    full rank and of low rank."""
-    from convergent.metrics.ridge import weighted_grams
+    full rank and of low rank; formed from the leading components only, the Grams are those of
+    weights within ``slack`` of the true ones, and the rest adds up to the exact Grams."""
+    from convergent.metrics.ridge import WeightedGrams
 
     U = torch.as_tensor(np.linalg.qr(rng.standard_normal((50, 7)))[0])
     full = torch.as_tensor(rng.uniform(0.5, 3.0, (17, 50)))
     low = torch.as_tensor(rng.uniform(0.5, 3.0, (17, 3)) @ rng.uniform(0.5, 3.0, (3, 50)))
     for weights in (full, low):
         explicit = torch.stack([(U.T * w) @ U for w in weights])
-        assert torch.allclose(weighted_grams(U, weights), explicit, rtol=0, atol=1e-12)
+        grams = WeightedGrams(U, weights, leading=0.0)
+        assert torch.allclose(grams.form(grams.leading_count), explicit, rtol=0, atol=1e-12)
+        assert grams.complete and not grams.slack.any()
+        partial = WeightedGrams(U, weights, leading=0.5)
+        first = partial.form(partial.leading_count)
+        assert not partial.complete
+        k = partial.formed
+        kept = partial.P[:, :k] @ partial.Phi[:k]
+        assert torch.allclose(partial.slack, (weights - kept).abs().amax(dim=1))
+        assert torch.allclose(first, torch.stack([(U.T * w) @ U for w in kept]), rtol=0,
+                              atol=1e-12)
+        rest = partial.form(len(partial.Phi))
+        assert partial.complete and not partial.slack.any()
+        assert torch.allclose(first + rest, explicit, rtol=0, atol=1e-12)
+
+
+@given(st.integers(1, 130), st.integers(0, 2**31))
+def test_weighted_gram_from_its_upper_blocks_equals_the_full_product(r, seed):
+    from convergent.metrics.ridge import weighted_gram
+
+    rng = np.random.default_rng(seed)
+    U, phi = torch.as_tensor(rng.standard_normal((40, r))), torch.as_tensor(
+        rng.standard_normal(40))
+    G = weighted_gram(U, phi)
+    assert torch.equal(G, G.T)
+    assert torch.allclose(G, (U.T * phi) @ U, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("leading", [1.0, 1e-3, 1e-5])
+def test_alpha_from_the_leading_weight_components_is_the_complete_grams_choice(leading, rng):
+    """The penalty chosen with only the leading weight components formed (the certified
+    shortcut, falling back to all components when its bound cannot decide) is the one the
+    complete Grams choose, over many targets, with noise levels that move the best α."""
+    from convergent.metrics.ridge import ridge_pair
+
+    fell_back = decided = 0
+    for _ in range(12):
+        X = rng.standard_normal((80, 12)) @ np.diag(np.logspace(0, -4, 12))
+        Y = X @ rng.standard_normal((12, 6)) + 10.0 ** rng.uniform(-4, 1) * rng.standard_normal(
+            (80, 6))
+        X, Y = torch.as_tensor(X - X.mean(0)), torch.as_tensor(Y - Y.mean(0))
+        px, py = RidgePredictor.fit(X, leading), RidgePredictor.fit(Y, leading)
+        (_, a_xy), (_, a_yx) = ridge_pair(px, py, (X**2).sum(1), (Y**2).sum(1))
+        fell_back += px.grams.complete + py.grams.complete
+        decided += (not px.grams.complete) + (not py.grams.complete)
+        complete_xy = RidgePredictor.fit(X, 0.0).solve(Y, (Y**2).sum(1))[1]
+        complete_yx = RidgePredictor.fit(Y, 0.0).solve(X, (X**2).sum(1))[1]
+        assert (a_xy, a_yx) == (complete_xy, complete_yx)
+    if leading == 1.0:  # no component formed cannot certify a choice: every fit fell back
+        assert fell_back == 24
+    if leading == 1e-5:  # the default: the leading components decide
+        assert decided > 0
+
+
+
+
+def _conditioned(rng, m, n, kappa):
+    """An m × n matrix with singular values from 1 down to 1/kappa, random singular vectors."""
+    U = np.linalg.qr(rng.standard_normal((m, min(m, n))))[0]
+    V = np.linalg.qr(rng.standard_normal((n, min(m, n))))[0]
+    return torch.as_tensor((U * np.logspace(0, -np.log10(kappa), min(m, n))) @ V.T)
+
+
+@given(st.integers(2, 40), st.floats(0, 8), st.integers(0, 2**31))
+def test_thin_svd_factors_x_by_either_route(n, log_kappa, seed):
+    """Whichever route it takes, thin_svd returns orthonormal U, descending s and V that
+    rebuild X, spanning what LAPACK's SVD spans; the Gram route is taken exactly when
+    ε κ² ≤ 1e-10, and then U is orthonormal to that bound."""
+    from convergent.metrics.ridge import GRAM_ROUTE_ERROR, thin_svd
+
+    rng = np.random.default_rng(seed)
+    X = _conditioned(rng, 60, n, 10.0**log_kappa)
+    U, s, V, gram = thin_svd(X)
+    eps = torch.finfo(X.dtype).eps
+    squared = eps * 10.0 ** (2 * log_kappa) / GRAM_ROUTE_ERROR  # ε κ² against the bound
+    if abs(squared - 1) > 0.05:  # away from the border, where rounding may go either way
+        assert gram == (squared < 1)
+    tol = 10 * GRAM_ROUTE_ERROR if gram else 1e-12
+    assert torch.all(s[:-1] >= s[1:])
+    assert torch.allclose(U.T @ U, torch.eye(len(s), dtype=X.dtype), rtol=0, atol=tol)
+    assert torch.allclose((U * s) @ V.T, X, rtol=0, atol=1e-12)
+    Ul, sl, _ = torch.linalg.svd(X, full_matrices=False)
+    kept = sl > sl[0] * 60 * eps
+    assert torch.allclose(U @ U.T, Ul[:, kept] @ Ul[:, kept].T, rtol=0, atol=tol)
+
+
+def test_thin_svd_takes_lapacks_route_for_wide_or_ill_conditioned_x(rng):
+    from convergent.metrics.ridge import thin_svd
+
+    assert thin_svd(_conditioned(rng, 50, 10, 10.0))[3]
+    assert not thin_svd(_conditioned(rng, 50, 10, 10.0), try_gram=False)[3]
+    assert not thin_svd(_conditioned(rng, 50, 10, 1e6))[3]
+    assert not thin_svd(_conditioned(rng, 10, 50, 10.0))[3]
+
+
+def test_a_layer_that_cannot_take_the_gram_route_stops_trying_after_one_fold(rng):
+    """Conditioning is the layer's: once its fold 0 is too ill-conditioned for the Gram route,
+    its other folds go straight to the SVD; a well-conditioned layer takes it in all."""
+    from convergent.metrics.backend import resolve_backend
+    from convergent.metrics.layer import Layer, make_splits
+
+    backend = resolve_backend("cpu", "float64")
+    splits = make_splits(200, 4, 0, backend)
+    good = Layer("good", rng.standard_normal((200, 8)), splits, "pearson", backend)
+    bad_data = rng.standard_normal((200, 8)) * np.logspace(0, -7, 8)
+    bad = Layer("bad", bad_data, splits, "pearson", backend)
+    assert [f.ridge.gram_route for f in good.folds] == [True] * 4 and good.gram_route
+    assert [f.ridge.gram_route for f in bad.folds] == [False] * 4 and bad.gram_route is False
+    # Whichever fold is asked for first, fold 0 decides (so the routes do not depend on order).
+    late = Layer("late", bad_data, splits, "pearson", backend)
+    assert late.folds[2].ridge.gram_route is False and "ridge" in late.folds[0].__dict__
+
+
+def test_the_gram_route_moves_no_linear_score(monkeypatch, rng):
+    """Scores and chosen penalties with the Gram route equal those of LAPACK's SVD alone."""
+    import convergent.metrics.ridge as ridge
+
+    X, Y = structured_pair(rng, 300, 24, 16, dead=0)
+    fast = [score(X, Y, metric="linear"), score(Y, X[:, :12], metric="linear")]
+    for data in (X, Y):  # both layers are conditioned well enough for the Gram route
+        assert ridge.thin_svd(torch.as_tensor(data - data.mean(0)))[3]
+    monkeypatch.setattr(ridge, "GRAM_ROUTE_ERROR", 0.0)
+    slow = [score(X, Y, metric="linear"), score(Y, X[:, :12], metric="linear")]
+    for a, b in zip(fast, slow, strict=True):
+        assert a.score == pytest.approx(b.score, rel=0, abs=1e-12)
+        assert a.notes == b.notes  # the penalties chosen, fold by fold
