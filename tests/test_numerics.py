@@ -250,3 +250,19 @@ def test_the_gram_route_moves_no_linear_score(monkeypatch, rng):
     for a, b in zip(fast, slow, strict=True):
         assert a.score == pytest.approx(b.score, rel=0, abs=1e-12)
         assert a.notes == b.notes  # the penalties chosen, fold by fold
+
+
+def test_k_from_the_training_cross_product_gives_the_same_ridge_pair(rng):
+    """Between two layers on the Gram route, K from the training cross product (the pair's
+    shared moments) gives the penalties and coefficients of K = Uₓᵀ U_y."""
+    from convergent.metrics.ridge import ridge_pair
+
+    X, Y = structured_pair(rng, 200, 20, 14, dead=0)
+    X, Y = torch.as_tensor(X - X.mean(0)), torch.as_tensor(Y - Y.mean(0))
+    px, py = RidgePredictor.fit(X), RidgePredictor.fit(Y)
+    assert px.gram_route and py.gram_route
+    shared = ridge_pair(px, py, (X**2).sum(1), (Y**2).sum(1), lambda: X.T @ Y)
+    direct = ridge_pair(px, py, (X**2).sum(1), (Y**2).sum(1))
+    for (B_shared, a_shared), (B_direct, a_direct) in zip(shared, direct, strict=True):
+        assert a_shared == a_direct
+        assert torch.allclose(B_shared, B_direct, rtol=0, atol=1e-10 * B_direct.abs().max())

@@ -23,7 +23,8 @@ term is formed a block of rows at a time, Y Wᵀ never stored whole
 
 The thin SVD comes from :func:`thin_svd`: for a tall, well-conditioned X (ε κ² ≤ 1e-10) from the
 eigendecomposition of XᵀX, about 2.5 times faster than LAPACK's SVD and within 1e-10 of it;
-otherwise from LAPACK's SVD.
+otherwise from LAPACK's SVD. When both layers of a pair took that route, K comes from the pair's
+shared training cross product rather than from an m-sized product (:func:`ridge_pair`).
 
 Both directions of a pair share one product. With the target's own SVD Y = U_y S_y V_yᵀ and
 K = Uᵀ U_y (r × r_y), the x→y terms are W = K S_y V_yᵀ, Y Wᵀ = U_y (S_y² Kᵀ), WWᵀ = K S_y² Kᵀ,
@@ -48,6 +49,7 @@ layers the leading components alone decide every choice (:meth:`RidgePredictor.b
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -274,8 +276,8 @@ def _shrunk(grams: torch.Tensor, shrink: torch.Tensor) -> torch.Tensor:
 
 
 def ridge_pair(x: RidgePredictor, y: RidgePredictor, x_row_ss: torch.Tensor,
-               y_row_ss: torch.Tensor) -> tuple[tuple[torch.Tensor, float],
-                                                tuple[torch.Tensor, float]]:
+               y_row_ss: torch.Tensor, train_cross: Callable[[], torch.Tensor] | None = None
+               ) -> tuple[tuple[torch.Tensor, float], tuple[torch.Tensor, float]]:
     """Ridge x→y and y→x on the same training rows, from the two layers' factors.
 
     Parameters
@@ -284,13 +286,22 @@ def ridge_pair(x: RidgePredictor, y: RidgePredictor, x_row_ss: torch.Tensor,
         The factors of the two layers' centred training rows (same rows, same order).
     x_row_ss, y_row_ss : (m,)
         Their squared row norms.
+    train_cross : callable, optional
+        Gives the centred training rows' cross product XᵀY (n_x × n_y), e.g. from the pair's
+        all-rows product minus its test rows'. When both layers took the Gram route of
+        :func:`thin_svd`, K = Uₓᵀ U_y is formed from it as Sₓ⁻¹ Vₓᵀ (XᵀY) V_y S_y⁻¹, n-sized
+        products instead of an m-sized one; its rounding, about ε κₓ κ_y, is within the
+        route's own bound (ε κ² ≤ 1e-10 on each side).
 
     Returns
     -------
     ((B_xy, alpha_xy), (B_yx, alpha_yx))
         B_xy (n_x × n_y) maps x to y, B_yx (n_y × n_x) maps y to x.
     """
-    K = x.U.T @ y.U  # (r_x, r_y): the one product of both directions' W
+    if train_cross is not None and x.gram_route and y.gram_route:
+        K = (x.V.T @ train_cross() @ y.V) / (x.s[:, None] * y.s)
+    else:
+        K = x.U.T @ y.U  # (r_x, r_y): the one product of both directions' W
     # Uₓᵀ Y = K S_y V_yᵀ. A target column that is exactly zero gives an exactly zero column of
     # W (and of B) when formed as Uₓᵀ Y; V_y leaves rounding there, which the fold score would
     # take for a prediction, so it is zeroed.

@@ -30,8 +30,8 @@ def linear_fold(x: Layer, y: Layer, pair: PairMoments, f: int) -> tuple[float, f
     """Ridge X→Y and Y→X fitted on the training rows, each scored on the test rows.
     Returns both direction scores and the two chosen penalties."""
     fx, fy = x.folds[f], y.folds[f]
-    (B_xy, alpha_xy), (B_yx, alpha_yx) = ridge_pair(fx.ridge, fy.ridge, fx.train_row_ss,
-                                                    fy.train_row_ss)
+    (B_xy, alpha_xy), (B_yx, alpha_yx) = ridge_pair(
+        fx.ridge, fy.ridge, fx.train_row_ss, fy.train_row_ss, lambda: pair.train(f))
     cross = pair.test(f)
     return mapped_r(fx, fy, B_xy, cross), mapped_r(fy, fx, B_yx, cross.T), [alpha_xy, alpha_yx]
 
