@@ -21,16 +21,16 @@ and fold); a target needs only W = UᵀY, Y Wᵀ, WWᵀ and its row norms (per p
 term is formed a block of rows at a time, Y Wᵀ never stored whole
 (:meth:`RidgePredictor.fitted_dot`).
 
-The thin SVD comes from :func:`thin_svd`: for a tall, well-conditioned X (ε κ² ≤ 1e-10) from the
-eigendecomposition of XᵀX, about 2.5 times faster than LAPACK's SVD and within 1e-10 of it;
-otherwise from LAPACK's SVD. When both layers of a pair took that route, K comes from the pair's
-shared training cross product rather than from an m-sized product (:func:`ridge_pair`).
-
 Both directions of a pair share one product. With the target's own SVD Y = U_y S_y V_yᵀ and
 K = Uᵀ U_y (r × r_y), the x→y terms are W = K S_y V_yᵀ, Y Wᵀ = U_y (S_y² Kᵀ), WWᵀ = K S_y² Kᵀ,
 and the y→x terms the same with K transposed. A pair therefore costs three m × r × r_y products
 (K and the two Y Wᵀ) instead of four, and everything else is r-sized. (Directions below the SVD
-cut-off are left out of Y = U_y S_y V_yᵀ; they are rounding, see :meth:`RidgePredictor.fit`.)
+cut-off are left out of Y = U_y S_y V_yᵀ; they are rounding, see :func:`thin_svd`.)
+
+The thin SVD comes from :func:`thin_svd`: for a tall, well-conditioned X (ε κ² ≤ 1e-10) from the
+eigendecomposition of XᵀX, about 2.5 times faster than LAPACK's SVD and within 1e-10 of it;
+otherwise from LAPACK's SVD. When both layers of a pair took that route, K comes from the pair's
+shared training cross product rather than from an m-sized product (:func:`ridge_pair`).
 
 The per-layer N_α costs one weighted Gram Uᵀ diag(c_α) U per α. The 17 rows c_α are numerically
 of low rank (they all tend to 1 for large α and to (1 − ‖U_i‖²)⁻² for small α), so we factor
