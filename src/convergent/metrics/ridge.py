@@ -176,7 +176,7 @@ class RidgePredictor:
         return cls(U, s, V, alphas, shrink, weights, grams, N,
                    (X != 0).any(dim=0), gram_route)
 
-    def complete(self) -> None:
+    def complete_grams(self) -> None:
         """Form the weighted Grams left out so far (at most once)."""
         if not self.grams.complete:
             self.N = self.N + _shrunk(self.grams.form(len(self.grams.Phi)), self.shrink)
@@ -215,14 +215,14 @@ class RidgePredictor:
         rivals[best] = torch.inf
         if bool(errors[best] + bound[best] < rivals.min()):
             return best
-        self.complete()
+        self.complete_grams()
         return int(torch.argmin(self.errors(fitted_dot, gram, row_ss)))
 
     def loo_errors(self, Y: torch.Tensor, row_ss: torch.Tensor
                    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Summed squared leave-one-out error for every α (from the complete Grams), and
         W = UᵀY, for any target Y (m × q) with squared row norms row_ss (m,)."""
-        self.complete()
+        self.complete_grams()
         W = self.U.T @ Y
         return self.errors(self.fitted_dot(Y, W.T), W @ W.T, row_ss), W
 
