@@ -112,7 +112,7 @@ def linear_floor(A, B, folds) -> float:
     n-sized products; otherwise Uₓᵀ U_y) and the two m·r_x·r_y products of the middle terms
     (U_y S_y² Kᵀ, Uₓ Sₓ² K). No α search, no coefficients, no scoring: what is left of the
     grid's time above this is those."""
-    from convergent.metrics.ridge import RidgePredictor
+    from convergent.metrics.ridge import RidgePredictor, shared_k
 
     splits = kfold_indices(len(A[0]), folds, 0)
     start = time.perf_counter()
@@ -123,12 +123,9 @@ def linear_floor(A, B, folds) -> float:
         fits = [[RidgePredictor.fit(X[train] - X[train].mean(0)) for X in side] for side in data]
         for i, x in enumerate(fits[0]):
             for j, y in enumerate(fits[1]):
-                if x.gram_route and y.gram_route:
-                    Xi, Yj = data[0][i], data[1][j]
-                    cross = all_rows[i, j] - Xi[test].T @ Yj[test]  # (the mean term is rank 1)
-                    K = (x.V.T @ cross @ y.V) / (x.s[:, None] * y.s)
-                else:
-                    K = x.U.T @ y.U
+                Xi, Yj = data[0][i], data[1][j]
+                # the training cross product as the grid forms it (its mean term is rank 1)
+                K = shared_k(x, y, lambda: all_rows[i, j] - Xi[test].T @ Yj[test])  # noqa: B023
                 y.U @ (K * y.s**2).T, x.U @ (K.T * x.s**2).T
     return time.perf_counter() - start
 

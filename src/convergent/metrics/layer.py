@@ -90,11 +90,6 @@ class Layer:
         fold recentres) but keeps the ``all rows − test rows`` cross products well conditioned.
     units, dropped : int
         Units kept and dropped by Step 0.
-    gram_route : bool or None
-        Whether fold 0's ridge factorisation could take the fast Gram route
-        (:func:`~convergent.metrics.ridge.thin_svd`); None before it is made. Conditioning is
-        the layer's, so when fold 0 could not, the others go straight to the SVD. Fold 0 is
-        always factored first, so the route of every fold is the same in any order of use.
     """
 
     def __init__(self, name: str, data, splits, corr: str, backend: Backend, seed: int = 0):
@@ -107,7 +102,6 @@ class Layer:
             raise InputError(f"{name}: every unit is constant over the stimuli; nothing to compare")
         X = X[:, keep] if self.dropped else X
         self.data = X - X.mean(dim=0)
-        self.gram_route: bool | None = None
         self.folds = [LayerFold(self, tr, te) for tr, te in splits]
 
     @property
@@ -198,10 +192,8 @@ class LayerFold:
 
     @cached_property
     def ridge(self) -> RidgePredictor:
-        layer = self.layer
-        if layer.gram_route is None and self is not layer.folds[0]:
-            layer.folds[0].ridge  # noqa: B018 (fold 0 decides the layer's route)
-        predictor = RidgePredictor.fit(self.train, try_gram=layer.gram_route is not False)
-        if layer.gram_route is None:
-            layer.gram_route = predictor.gram_route
-        return predictor
+        # Conditioning is the layer's: where fold 0 could not take the fast Gram route of
+        # thin_svd, the other folds go straight to the SVD (and in any order of use, fold 0
+        # is what decides).
+        first = self.layer.folds[0]
+        return RidgePredictor.fit(self.train, try_gram=self is first or first.ridge.gram_route)

@@ -107,9 +107,11 @@ class WeightedGrams:
                                  for phi in self.Phi[start:stop]])
             total = self.P[:, start:stop] @ group
         self.formed = stop
-        kept = self.P[:, :stop] @ self.Phi[:stop]
-        self.slack = (self.weights - kept).abs().amax(dim=1) if not self.complete else (
-            torch.zeros_like(self.slack))
+        if self.complete:
+            self.slack = torch.zeros_like(self.slack)
+        else:
+            kept = self.P[:, :stop] @ self.Phi[:stop]
+            self.slack = (self.weights - kept).abs().amax(dim=1)
         return total.reshape(len(self.P), r, r)
 
 
@@ -275,6 +277,15 @@ def _shrunk(grams: torch.Tensor, shrink: torch.Tensor) -> torch.Tensor:
     return grams.mul_(shrink[:, :, None]).mul_(shrink[:, None, :]).reshape(len(shrink), -1)
 
 
+def shared_k(x: RidgePredictor, y: RidgePredictor,
+             train_cross: Callable[[], torch.Tensor] | None = None) -> torch.Tensor:
+    """K = Uₓᵀ U_y (r_x × r_y); between two Gram-route layers from ``train_cross`` (see
+    :func:`ridge_pair`) as Sₓ⁻¹ Vₓᵀ (XᵀY) V_y S_y⁻¹."""
+    if train_cross is not None and x.gram_route and y.gram_route:
+        return (x.V.T @ train_cross() @ y.V) / (x.s[:, None] * y.s)
+    return x.U.T @ y.U
+
+
 def ridge_pair(x: RidgePredictor, y: RidgePredictor, x_row_ss: torch.Tensor,
                y_row_ss: torch.Tensor, train_cross: Callable[[], torch.Tensor] | None = None
                ) -> tuple[tuple[torch.Tensor, float], tuple[torch.Tensor, float]]:
@@ -298,10 +309,7 @@ def ridge_pair(x: RidgePredictor, y: RidgePredictor, x_row_ss: torch.Tensor,
     ((B_xy, alpha_xy), (B_yx, alpha_yx))
         B_xy (n_x × n_y) maps x to y, B_yx (n_y × n_x) maps y to x.
     """
-    if train_cross is not None and x.gram_route and y.gram_route:
-        K = (x.V.T @ train_cross() @ y.V) / (x.s[:, None] * y.s)
-    else:
-        K = x.U.T @ y.U  # (r_x, r_y): the one product of both directions' W
+    K = shared_k(x, y, train_cross)  # (r_x, r_y): the one product of both directions' W
     # Uₓᵀ Y = K S_y V_yᵀ. A target column that is exactly zero gives an exactly zero column of
     # W (and of B) when formed as Uₓᵀ Y; V_y leaves rounding there, which the fold score would
     # take for a prediction, so it is zeroed.
