@@ -106,7 +106,8 @@ def core_time(A, B, metric, folds):
 
 def linear_floor(A, B, folds) -> float:
     """The dense work of the grid's exact leave-one-out factorisation alone (metrics/ridge.py):
-    per layer and fold the factorisation, leverages and the leading weighted Grams
+    per layer and fold the factorisation (its Gram from the all-rows Gram less the test rows',
+    as the grid forms it), leverages and the leading weighted Grams
     (:meth:`RidgePredictor.fit`); per pair and fold K (between two Gram-route layers from the
     training cross product: the all-rows product once per pair, the test rows' per fold, two
     n-sized products; otherwise Uₓᵀ U_y) and the two m·r_x·r_y products of the middle terms
@@ -119,8 +120,15 @@ def linear_floor(A, B, folds) -> float:
     data = [[torch.as_tensor(layer, dtype=torch.float64) for layer in L] for L in (A, B)]
     data = [[X - X.mean(0) for X in side] for side in data]
     all_rows = {(i, j): x.T @ y for i, x in enumerate(data[0]) for j, y in enumerate(data[1])}
+    grams = [[X.T @ X for X in side] for side in data]
+
+    def fit(X, gram, train, test):  # the training Gram as the grid forms it (rank-1 terms aside)
+        return RidgePredictor.fit(X[train] - X[train].mean(0),
+                                  gram=lambda: gram - X[test].T @ X[test])
+
     for train, test in splits:
-        fits = [[RidgePredictor.fit(X[train] - X[train].mean(0)) for X in side] for side in data]
+        fits = [[fit(X, G, train, test) for X, G in zip(side, gside, strict=True)]
+                for side, gside in zip(data, grams, strict=True)]
         for i, x in enumerate(fits[0]):
             for j, y in enumerate(fits[1]):
                 Xi, Yj = data[0][i], data[1][j]

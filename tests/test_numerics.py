@@ -251,6 +251,25 @@ def test_a_layer_that_cannot_take_the_gram_route_stops_trying_after_one_fold(rng
     assert late.folds[2].ridge.gram_route is False and "ridge" in late.folds[0].__dict__
 
 
+def test_training_gram_from_the_all_rows_gram_is_the_direct_product(rng):
+    """A fold's training Gram formed from the all-rows Gram less the test rows' equals XᵀX of
+    its centred training rows, including a unit constant over one fold's training rows (its
+    row and column are exactly zero there) and a layer far from centred."""
+    from convergent.metrics.backend import resolve_backend
+    from convergent.metrics.layer import Layer, make_splits
+
+    backend = resolve_backend("cpu", "float64")
+    splits = make_splits(120, 4, 0, backend)
+    data = rng.standard_normal((120, 9)) * np.logspace(0, -2, 9) + 50.0
+    data[:, 4] = 3.0
+    data[splits[1][1].numpy(), 4] = rng.standard_normal(len(splits[1][1]))
+    layer = Layer("l", data, splits, "pearson", backend)
+    for fold in layer.folds:
+        direct = fold.train.T @ fold.train
+        assert torch.allclose(fold.train_gram, direct, rtol=0, atol=1e-12 * direct.abs().max())
+    assert not layer.folds[1].train_ok[4] and not layer.folds[1].train_gram[4].any()
+
+
 def test_the_gram_route_moves_no_linear_score(monkeypatch, rng):
     """Scores and chosen penalties with the Gram route equal those of LAPACK's SVD alone."""
     import convergent.metrics.ridge as ridge

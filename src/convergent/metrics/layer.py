@@ -109,9 +109,14 @@ class Layer:
         return self.data.shape[0]
 
     @cached_property
+    def gram(self) -> torch.Tensor:
+        """XᵀX over all rows (n × n)."""
+        return self.data.T @ self.data
+
+    @cached_property
     def gram_norm(self) -> torch.Tensor:
         """‖XᵀX‖_F over all rows (the denominator of CKA)."""
-        return torch.linalg.matrix_norm(self.data.T @ self.data)
+        return torch.linalg.matrix_norm(self.gram)
 
     def rotated(self, seed: int) -> Layer:
         """This layer after the contract's Haar-random rotation of its kept units."""
@@ -190,10 +195,20 @@ class LayerFold:
         """Squared norm of each centred training row (the target side of the ridge LOO error)."""
         return (self.train**2).sum(dim=1)
 
+    @property
+    def train_gram(self) -> torch.Tensor:
+        """XᵀX of the centred training rows (units × units), from the all-rows Gram less the
+        test rows' (a pass over the test rows instead of the four times larger training set);
+        its rounding, ε ‖XᵀX‖ over all rows, is of the size of the direct product's."""
+        test = self.test_gram + torch.outer(self.test_mean, self.test_mean) * self.n_test
+        gram = self.layer.gram - test - torch.outer(self.train_mean, self.train_mean) * self.n_train
+        return gram * torch.outer(self.train_ok, self.train_ok)
+
     @cached_property
     def ridge(self) -> RidgePredictor:
         # Conditioning is the layer's: where fold 0 could not take the fast Gram route of
         # thin_svd, the other folds go straight to the SVD (and in any order of use, fold 0
         # is what decides).
         first = self.layer.folds[0]
-        return RidgePredictor.fit(self.train, try_gram=self is first or first.ridge.gram_route)
+        try_gram = self is first or first.ridge.gram_route
+        return RidgePredictor.fit(self.train, try_gram=try_gram, gram=lambda: self.train_gram)

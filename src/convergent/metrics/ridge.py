@@ -179,10 +179,12 @@ class RidgePredictor:
 
     @classmethod
     def fit(cls, X: torch.Tensor, leading: float = LEADING_COMPONENTS,
-            try_gram: bool = True) -> RidgePredictor:
+            try_gram: bool = True, gram: Callable[[], torch.Tensor] | None = None
+            ) -> RidgePredictor:
         """Factor the centred training rows X (m × n); ``leading`` is passed to
-        :class:`WeightedGrams`, ``try_gram`` to :func:`thin_svd`."""
-        U, s, V, gram_route = thin_svd(X, try_gram)
+        :class:`WeightedGrams`, ``try_gram`` and ``gram`` (what gives XᵀX) to
+        :func:`thin_svd`."""
+        U, s, V, gram_route = thin_svd(X, try_gram, gram)
         alphas = torch.as_tensor(RIDGE_ALPHAS, dtype=X.dtype, device=X.device)
         s2 = s**2
         shrink = s2 / (s2 + alphas[:, None])
@@ -274,10 +276,13 @@ class RidgePredictor:
 GRAM_ROUTE_ERROR = 1e-10
 
 
-def thin_svd(X: torch.Tensor, try_gram: bool = True
+def thin_svd(X: torch.Tensor, try_gram: bool = True,
+             gram: Callable[[], torch.Tensor] | None = None
              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, bool]:
     """U (m × r), s (r,), V (n × r) of X = U diag(s) Vᵀ, directions below the pseudo-inverse
-    cut-off left out, and whether they came from the Gram route.
+    cut-off left out, and whether they came from the Gram route (which takes XᵀX from
+    ``gram()`` when given: a layer's folds form theirs from the all-rows Gram,
+    :attr:`LayerFold.train_gram`).
 
     A tall, well-conditioned X is factored from the eigendecomposition XᵀX = V diag(s²) Vᵀ and
     U = X V / s: two products and an n × n eigenproblem, about 2.5 times faster than LAPACK's SVD
@@ -292,7 +297,7 @@ def thin_svd(X: torch.Tensor, try_gram: bool = True
     m, n = X.shape
     eps = torch.finfo(X.dtype).eps
     if try_gram and m >= n and eps <= GRAM_ROUTE_ERROR:
-        lam, V = torch.linalg.eigh(X.T @ X)
+        lam, V = torch.linalg.eigh(X.T @ X if gram is None else gram())
         if lam[0] > 0 and eps * lam[-1] <= GRAM_ROUTE_ERROR * lam[0]:
             s, V = lam.flip(0).sqrt(), V.flip(1)
             return (X @ V) / s, s, V, True
