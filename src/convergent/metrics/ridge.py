@@ -239,7 +239,7 @@ class RidgePredictor:
         while True:
             bound = self.grams.slack * fitted_ss
             best = int(torch.argmin(errors))
-            contenders = errors - bound - rounding <= errors[best] + bound[best] + rounding
+            contenders = errors - bound - rounding <= errors[best] + bound[best] + rounding[best]
             open_ = torch.where(contenders & ~self.grams.finished, bound, -1.0)
             if int(contenders.sum()) == 1 or bool(open_.max() < 0):
                 return best
@@ -249,8 +249,7 @@ class RidgePredictor:
     def finish_alpha(self, a: int) -> None:
         """Make the weighted Gram of the α of index ``a`` exact (at most once)."""
         if not self.grams.finished[a] and not self.grams.complete:
-            self.N[a] += (self.grams.finish(a) * self.shrink[a, :, None]
-                          * self.shrink[a]).reshape(-1)
+            self.N[a] += _shrunk(self.grams.finish(a)[None], self.shrink[a:a + 1])[0]
 
     def loo_errors(self, Y: torch.Tensor, row_ss: torch.Tensor
                    ) -> tuple[torch.Tensor, torch.Tensor]:
