@@ -407,8 +407,10 @@ def test_a_models_own_training_settings_are_merged_over_the_top_level():
     ({"arch": "vit_small", "train": {"lrr": 1}}, r"models\.m\.train: unknown setting 'lrr'"),
     ({"arch": "vit_small", "train": {"keep": [9]}}, r"models\.m\.train\.keep: epoch 9"),
     ({"arch": "gptneox_tiny", "train": {"epochs": 2}}, r"models\.m\.train: only vision"),
+    ({"arch": "resnet18", "width": 0.25}, r"models\.m\.width: only VGG is narrowed; resnet18"),
+    ({"arch": "vit_small", "width": 2.0}, r"models\.m\.width: only VGG is narrowed; vit_small"),
 ])
-def test_a_bad_model_training_setting_names_its_key(model, message):
+def test_a_bad_model_setting_names_its_key(model, message):
     with pytest.raises(ValueError, match=message):
         plan_of(models={"m": model}, theory={"enabled": False})
 

@@ -101,6 +101,9 @@ def _check(name: str, spec: dict) -> None:
     if spec["source"] == "torchvision" and len(spec["epochs"]) != 1:
         raise ValueError(f"models.{name}.epochs: torchvision weights are one checkpoint; give "
                          "one label, e.g. [90]")
+    if spec.get("width", 1.0) != 1.0 and not spec["arch"].startswith("vgg"):
+        raise ValueError(f"models.{name}.width: only VGG is narrowed; {spec['arch']} has "
+                         f"fixed widths (leave width at 1.0)")
     if spec.get("objective") == "moco" and (lm or spec["source"] != "train"):
         raise ValueError(f"models.{name}.objective: moco trains a vision model here")
     if "train" in spec and (lm or spec["source"] != "train"):
