@@ -160,7 +160,8 @@ class RidgePredictor:
     shrink : (A, r) F_αk = s_k² / (s_k² + α).
     weights : (A, m) c_αi = (1 − h_αi)⁻².
     grams : WeightedGrams, what Uᵀ diag(c_α) U is formed from, and how much of it is.
-    N : (A, r·r) (F_α F_αᵀ) ∘ Uᵀ diag(c_α) U, flattened, from the components formed so far.
+    N : (A, r·r) (F_α F_αᵀ) ∘ Uᵀ diag(c_α) U, flattened, from the components formed so far
+        (exact for the α that :meth:`finish_alpha` finished).
     nonzero : (n,) bool, the columns of X that are not exactly zero (a unit constant over the
         training rows is exactly zero once centred).
     gram_route : bool, whether :func:`thin_svd` factored X by its Gram route.
