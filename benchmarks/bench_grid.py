@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from convergent.metrics import METRICS, grid  # noqa: E402
 from convergent.metrics.layer import kfold_indices  # noqa: E402
+from convergent.metrics.threads import ordered_map, pair_workers  # noqa: E402
 
 from plain import plain_score, train_corr_matrix  # noqa: E402
 
@@ -69,49 +70,60 @@ BOUNDS = {
 }
 
 
+def on_workers(jobs) -> None:
+    """Run zero-argument ``jobs`` as the grid runs its pairs: on its workers (one pair per
+    torch thread, :mod:`convergent.metrics.threads`), so bound and grid are timed alike."""
+    ordered_map(lambda job: job(), jobs, pair_workers(torch.device("cpu"), None))
+
+
 def core_time(A, B, metric, folds):
-    """The work no exact implementation avoids, timed alone."""
+    """The work no exact implementation avoids, timed alone, on the grid's workers."""
     import ot
     from scipy.optimize import linear_sum_assignment
-    from sklearn.model_selection import KFold
 
-    splits = list(KFold(folds, shuffle=True, random_state=0).split(A[0]))
-    start = time.perf_counter()
+    splits = kfold_indices(len(A[0]), folds, 0)
     if metric == "linear":  # the factorisation of every layer's centred training rows, per fold
         from convergent.metrics.ridge import thin_svd
 
-        for tr, _ in splits:
-            for L in A + B:
-                Z = torch.as_tensor(L[tr], dtype=torch.float64)
-                thin_svd(Z - Z.mean(0))
+        def factorise(L, train):
+            Z = torch.as_tensor(L[train], dtype=torch.float64)
+            return lambda: thin_svd(Z - Z.mean(0))
+
+        jobs = [factorise(L, tr) for tr, _ in splits for L in A + B]
     elif metric == "cka":  # one all-rows cross product per pair
-        for x in A:
-            for y in B:
-                torch.as_tensor(x, dtype=torch.float64).T @ torch.as_tensor(y, dtype=torch.float64)
+        def cross(x, y):
+            x, y = torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(y, dtype=torch.float64)
+            return lambda: x.T @ y
+
+        jobs = [cross(x, y) for x in A for y in B]
     else:  # one solve per pair and fold on a precomputed correlation matrix
+        def solve(C):
+            if metric == "procrustes":  # the grid's LAPACK (torch's), not numpy's
+                C = torch.as_tensor(C)
+                return lambda: torch.linalg.svd(C, full_matrices=False)
+            if metric == "permutation" and C.shape[0] == C.shape[1]:
+                return lambda: linear_sum_assignment(C, maximize=True)
+            n, k = C.shape
+            return lambda: ot.emd(np.full(n, 1 / n), np.full(k, 1 / k), 1 - C,
+                                  numItermax=10_000_000)
+
         mats = [train_corr_matrix(x[tr].astype(np.float64), y[tr].astype(np.float64))
                 for x in A for y in B for tr, _ in splits[:1]]
-        start = time.perf_counter()
-        for C in mats:
-            for _ in splits:
-                if metric == "procrustes":
-                    np.linalg.svd(C, full_matrices=False)
-                elif metric == "permutation" and C.shape[0] == C.shape[1]:
-                    linear_sum_assignment(C, maximize=True)
-                else:
-                    n, k = C.shape
-                    ot.emd(np.full(n, 1 / n), np.full(k, 1 / k), 1 - C, numItermax=10_000_000)
+        jobs = [solve(C) for C in mats for _ in splits]
+    start = time.perf_counter()
+    on_workers(jobs)
     return time.perf_counter() - start
 
 
 def linear_floor(A, B, folds) -> float:
-    """The dense work of the grid's exact leave-one-out factorisation alone (metrics/ridge.py):
-    per layer and fold the factorisation (its Gram from the all-rows Gram less the test rows',
-    as the grid forms it), leverages and the leading weighted Grams
+    """The dense work of the grid's exact leave-one-out factorisation alone (metrics/ridge.py),
+    on the grid's workers: per layer and fold the factorisation (its Gram from the all-rows
+    Gram less the test rows', as the grid forms it), leverages and the leading weighted Grams
     (:meth:`RidgePredictor.fit`); per pair and fold K (between two Gram-route layers from the
     training cross product: the all-rows product once per pair, the test rows' per fold, two
     n-sized products; otherwise Uₓᵀ U_y) and the two m·r_x·r_y products of the middle terms
-    (U_y S_y² Kᵀ, Uₓ Sₓ² K). No α search, no coefficients, no scoring: what is left of the
+    (U_y S_y² Kᵀ, Uₓ Sₓ² K) in float32, as the grid forms them first. No α search, no exact
+    product where float32 cannot decide, no coefficients, no scoring: what is left of the
     grid's time above this is those."""
     from convergent.metrics.ridge import RidgePredictor, shared_k
 
@@ -119,22 +131,41 @@ def linear_floor(A, B, folds) -> float:
     start = time.perf_counter()
     data = [[torch.as_tensor(layer, dtype=torch.float64) for layer in L] for L in (A, B)]
     data = [[X - X.mean(0) for X in side] for side in data]
-    all_rows = {(i, j): x.T @ y for i, x in enumerate(data[0]) for j, y in enumerate(data[1])}
-    grams = [[X.T @ X for X in side] for side in data]
+    all_rows, grams = {}, [[None] * len(side) for side in data]
+
+    def moments(i, j):
+        def job():
+            all_rows[i, j] = data[0][i].T @ data[1][j]
+            if j == 0:
+                grams[0][i] = data[0][i].T @ data[0][i]
+            if i == 0:
+                grams[1][j] = data[1][j].T @ data[1][j]
+        return job
+
+    on_workers([moments(i, j) for i in range(len(A)) for j in range(len(B))])
 
     def fit(X, gram, train, test):  # the training Gram as the grid forms it (rank-1 terms aside)
         return RidgePredictor.fit(X[train] - X[train].mean(0),
                                   gram=lambda: gram - X[test].T @ X[test])
 
+    def middle(x, y, cross):
+        def job():
+            K = shared_k(x, y, cross)
+            y.U.float() @ (K * y.s**2).T.float(), x.U.float() @ (K.T * x.s**2).T.float()
+        return job
+
     for train, test in splits:
-        fits = [[fit(X, G, train, test) for X, G in zip(side, gside, strict=True)]
-                for side, gside in zip(data, grams, strict=True)]
-        for i, x in enumerate(fits[0]):
-            for j, y in enumerate(fits[1]):
-                Xi, Yj = data[0][i], data[1][j]
-                # the training cross product as the grid forms it (its mean term is rank 1)
-                K = shared_k(x, y, lambda: all_rows[i, j] - Xi[test].T @ Yj[test])  # noqa: B023
-                y.U @ (K * y.s**2).T, x.U @ (K.T * x.s**2).T
+        fits = [[None] * len(side) for side in data]
+
+        def fitted(s, k, train=train, test=test, fits=fits):
+            def job():
+                fits[s][k] = fit(data[s][k], grams[s][k], train, test)
+            return job
+
+        on_workers([fitted(s, k) for s, side in enumerate(data) for k in range(len(side))])
+        on_workers([middle(x, y, lambda i=i, j=j, test=test: all_rows[i, j]
+                           - data[0][i][test].T @ data[1][j][test])
+                    for i, x in enumerate(fits[0]) for j, y in enumerate(fits[1])])
     return time.perf_counter() - start
 
 

@@ -194,6 +194,65 @@ def test_alpha_from_the_leading_weight_components_is_the_complete_grams_choice(l
 
 
 
+@given(st.integers(1, 40), st.integers(0, 2**31), st.sampled_from([1e-30, 1.0, 1e30]))
+def test_the_float32_middle_term_moves_each_error_by_less_than_its_bound(width, seed, scale):
+    """The middle term from a float32 product changes each α's leave-one-out error by no more
+    than the bound :meth:`rounded_fitted_dot` gives, a bound far below the errors' size, for
+    targets at any scale (the product is scaled by a power of two, so nothing under- or
+    overflows in float32)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((60, 8)) @ np.diag(np.logspace(0, -2, 8))
+    Y = (X @ rng.standard_normal((8, width)) + rng.standard_normal((60, width))) * scale
+    X, Y = torch.as_tensor(X - X.mean(0)), torch.as_tensor(Y - Y.mean(0))
+    px, py = RidgePredictor.fit(X, 0.0), RidgePredictor.fit(Y, 0.0)
+    right = ((px.U.T @ py.U) * py.s**2).T
+    exact = px.fitted_dot(py.U, right)
+    rounded, bound = px.rounded_fitted_dot(py.U, right, py.leverage)
+    moved = 2 * (px.shrink * (rounded - exact)).sum(dim=1).abs()
+    assert torch.all(moved <= bound)
+    assert torch.all(bound <= 1e-4 * (px.weights @ (Y**2).sum(dim=1)))
+
+
+def _ridge_choices(rng, count):
+    """``count`` predictor–target problems whose noise levels move the best α, with the
+    penalties ridge_pair chooses and those of the complete Grams and exact products."""
+    from convergent.metrics.ridge import ridge_pair
+
+    for _ in range(count):
+        X = rng.standard_normal((80, 12)) @ np.diag(np.logspace(0, -4, 12))
+        Y = X @ rng.standard_normal((12, 6)) + 10.0 ** rng.uniform(-4, 1) * rng.standard_normal(
+            (80, 6))
+        X, Y = torch.as_tensor(X - X.mean(0)), torch.as_tensor(Y - Y.mean(0))
+        px, py = RidgePredictor.fit(X, 0.0), RidgePredictor.fit(Y, 0.0)
+        (_, a_xy), (_, a_yx) = ridge_pair(px, py, (X**2).sum(1), (Y**2).sum(1))
+        exact_xy = RidgePredictor.fit(X, 0.0).solve(Y, (Y**2).sum(1))[1]
+        exact_yx = RidgePredictor.fit(Y, 0.0).solve(X, (X**2).sum(1))[1]
+        yield (a_xy, a_yx), (exact_xy, exact_yx)
+
+
+@pytest.mark.parametrize("fast", ["float32", "bfloat16"])
+def test_alpha_from_a_rounded_product_is_the_exact_products_choice(fast, monkeypatch, rng):
+    """With the middle term's product formed in a low precision first, the penalty chosen is
+    the exact product's: where the bound cannot decide, the product is formed again exactly.
+    In float32 the noisier targets' choices need no second product; in bfloat16 (8 bits, whose
+    errors would move some choices) most need one, and the choices are still exact."""
+    import convergent.metrics.ridge as ridge
+
+    monkeypatch.setattr(ridge, "FAST_PRODUCT", {
+        "float32": (torch.float32, 2.0**-24), "bfloat16": (torch.bfloat16, 2.0**-8)}[fast])
+    exact_products = []
+    plain = RidgePredictor.fitted_dot
+    monkeypatch.setattr(RidgePredictor, "fitted_dot", lambda self, left, right: (
+        exact_products.append(1), plain(self, left, right))[1])
+    for chosen, exact in _ridge_choices(rng, 12):
+        assert chosen == exact
+    choices, formed_again = 24, len(exact_products) - 24  # solve() forms one product each
+    if fast == "float32":  # the low-noise targets need the second product, the others not
+        assert 0 < formed_again < choices
+    else:
+        assert formed_again > choices / 2
+
+
 def _conditioned(rng, m, n, kappa):
     """An m × n matrix with singular values from 1 down to 1/kappa, random singular vectors."""
     U = np.linalg.qr(rng.standard_normal((m, min(m, n))))[0]
@@ -268,6 +327,22 @@ def test_training_gram_from_the_all_rows_gram_is_the_direct_product(rng):
         direct = fold.train.T @ fold.train
         assert torch.allclose(fold.train_gram, direct, rtol=0, atol=1e-12 * direct.abs().max())
     assert not layer.folds[1].train_ok[4] and not layer.folds[1].train_gram[4].any()
+
+
+def test_all_rows_products_from_the_test_folds_are_the_direct_products(rng):
+    """The all-rows Gram and cross product, summed over the test folds (which partition the
+    rows), equal the direct products over all rows, for an uneven split (103 rows, 4 folds)."""
+    from convergent.metrics.backend import resolve_backend
+    from convergent.metrics.layer import Layer, make_splits
+    from convergent.metrics.pair import PairMoments
+
+    backend = resolve_backend("cpu", "float64")
+    splits = make_splits(103, 4, 0, backend)
+    x = Layer("x", rng.standard_normal((103, 7)) + 5.0, splits, "pearson", backend)
+    y = Layer("y", rng.standard_normal((103, 5)) * 3.0, splits, "pearson", backend)
+    for summed, direct in ((x.gram, x.data.T @ x.data),
+                           (PairMoments(x, y).all_rows, x.data.T @ y.data)):
+        assert torch.allclose(summed, direct, rtol=0, atol=1e-12 * direct.abs().max())
 
 
 def test_the_gram_route_moves_no_linear_score(monkeypatch, rng):

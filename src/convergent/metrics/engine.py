@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from ..errors import InputError
 from . import scores
@@ -20,6 +20,7 @@ from .layer import Layer, check_activations, check_settings, make_splits
 from .pair import PairMoments
 from .rotation import change_pct
 from .significance import NULL_COLUMNS, mean_result, shuffle_null, summary
+from .threads import ordered_map, pair_workers
 
 
 def check_metrics(metrics: Sequence[str], rotate: int | None = None) -> tuple[str, ...]:
@@ -170,7 +171,8 @@ def grid(layers_x: Mapping[str, Any] | Sequence[Any], layers_y: Mapping[str, Any
          seed: int = 0, corr: str = "pearson", rotate: int | None = None, device=None,
          dtype=None, progress: bool = False, names: tuple[str, str] = ("x", "y"),
          block: tuple[int, int] | None = None, null: int = 0, null_seed: int = 0,
-         rotations: int = 1, null_metrics: Sequence[str] | None = None) -> pd.DataFrame:
+         rotations: int = 1, null_metrics: Sequence[str] | None = None,
+         workers: int | None = None) -> pd.DataFrame:
     """Score every layer of model A against every (``pairs="all"``) or the corresponding
     (``pairs="diagonal"``) layer of model B.
 
@@ -209,6 +211,10 @@ def grid(layers_x: Mapping[str, Any] | Sequence[Any], layers_y: Mapping[str, Any
         With ``rotate``: K Haar rotations (seeds ``rotate`` … ``rotate + K − 1``);
         ``permutation_rotated`` is their mean, with ``null_mean``, ``null_sd`` over the draws
         and ``p_value = (1 + #{rotated ≥ native}) / (K + 1)`` (small: a privileged basis).
+    workers : int, optional
+        Layer pairs scored at once, each on one thread (:mod:`.threads`); default: one per
+        torch thread on the CPU (``torch.set_num_threads``), one on a GPU. The scores do not
+        depend on it beyond rounding (the chosen penalties not at all).
 
     Returns
     -------
@@ -222,7 +228,8 @@ def grid(layers_x: Mapping[str, Any] | Sequence[Any], layers_y: Mapping[str, Any
     (table,) = grid_many([(layers_x, layers_y)], names=[names], metrics=metrics, pairs=pairs,
                          folds=folds, seed=seed, corr=corr, rotate=rotate, device=device,
                          dtype=dtype, progress=progress, block=block, null=null,
-                         null_seed=null_seed, rotations=rotations, null_metrics=null_metrics)
+                         null_seed=null_seed, rotations=rotations, null_metrics=null_metrics,
+                         workers=workers)
     return table
 
 
@@ -233,7 +240,8 @@ def grid_many(comparisons: Sequence[tuple[Any, Any]],
               seed: int = 0, corr: str = "pearson", rotate: int | None = None, device=None,
               dtype=None, progress: bool = False, block: tuple[int, int] | None = None,
               null: int = 0, null_seed: int = 0, rotations: int = 1,
-              null_metrics: Sequence[str] | None = None) -> list[pd.DataFrame]:
+              null_metrics: Sequence[str] | None = None,
+              workers: int | None = None) -> list[pd.DataFrame]:
     """:func:`grid` of several comparisons (A, B) at once, each side's layers prepared once.
 
     An align job scores one network pair at several points (checkpoints, stimulus sets), and
@@ -255,7 +263,7 @@ def grid_many(comparisons: Sequence[tuple[Any, Any]],
     names : sequence of (str, str), optional
         Per comparison, as ``grid``'s ``names``.
     metrics, pairs, folds, seed, corr, rotate, device, dtype, progress, block, null, null_seed,
-    rotations, null_metrics
+    rotations, null_metrics, workers
         As in :func:`grid`, for every comparison.
 
     Returns
@@ -273,28 +281,46 @@ def grid_many(comparisons: Sequence[tuple[Any, Any]],
     order = _work_order(sides)
     store = _LayerStore(sides, order, folds, seed, corr, resolve_backend(device, dtype))
     tested = bool(null) or rotations > 1
-    rows: list[list] = [[] for _ in sides]
-    for c, i, j in tqdm(order, desc="layer pairs", disable=not progress, leave=False):
+
+    def score_pair(work: tuple[int, int, int]) -> list[list]:
+        c, i, j = work
         side = sides[c]
         kx, ky = (side.key_x, i), (side.key_y, j)
         x, y = store.layer(kx), store.layer(ky)
         pair = PairMoments(x, y)
-        native = {}
+        native, rows = {}, []
         for metric in metrics:
             native[metric] = result = compare(x, y, metric, pair)
             test = (shuffle_null(x, y, result.score, null, null_seed,
                                  lambda x, y, metric=metric: compare(x, y, metric))
                     if null and (null_metrics is None or metric in null_metrics) else None)
-            rows[c].append(_row(result, metric, i, j, side.labels_x, side.labels_y, folds,
-                                tested, test))
+            rows.append(_row(result, metric, i, j, side.labels_x, side.labels_y, folds,
+                             tested, test))
         if rotate is not None:
             draws = [compare(rx, y, "permutation") for rx in store.rotated(kx, rotate, rotations)]
             test = (summary(native["permutation"].score, [d.score for d in draws])
                     if rotations > 1 else None)
-            rows[c].append(_row(mean_result(draws), ROTATED, i, j, side.labels_x,
-                                side.labels_y, folds, tested, test))
+            rows.append(_row(mean_result(draws), ROTATED, i, j, side.labels_x,
+                             side.labels_y, folds, tested, test))
         store.done(kx)
         store.done(ky)
+        return rows
+
+    def run(task: tuple) -> list[list] | None:
+        if task[0] == "fit":  # a layer's fold factorised ahead of its pairs
+            store.layer(task[1]).folds[task[2]].ridge  # noqa: B018 (computed once, kept)
+            return None
+        return score_pair(task[1:])
+
+    workers = pair_workers(store.backend.device, workers)
+    keys = [((sides[c].key_x, i), (sides[c].key_y, j)) for c, i, j in order]
+    tasks = (_tasks(order, keys, folds, lookahead=2 * workers)
+             if workers > 1 and "linear" in metrics else [("pair", *work) for work in order])
+    rows: list[list] = [[] for _ in sides]
+    for task, pair_rows in zip(tasks, ordered_map(run, tasks, workers, progress,
+                                                   desc="layer pairs"), strict=True):
+        if task[0] == "pair":
+            rows[task[1]] += pair_rows
     return [pd.DataFrame(r, columns=_columns(folds) + (NULL_COLUMNS if tested else []))
             for r in rows]
 
@@ -350,6 +376,30 @@ def _work_order(sides: list[_Side]) -> list[tuple[int, int, int]]:
     return order
 
 
+def _tasks(order: list[tuple[int, int, int]], keys: list[tuple[tuple, tuple]], folds: int,
+           lookahead: int) -> list[tuple]:
+    """The pairs of ``order`` as ``("pair", c, i, j)``, each layer's ridge factorisation of
+    every fold as ``("fit", key, f)`` before its first pair, so that pairs running side by side
+    do not wait on one another's factorisations. Fold 0 decides whether the layer's other folds
+    try the Gram route (:attr:`LayerFold.ridge`), so its task comes ``lookahead`` pairs
+    earlier than theirs, done by the time they start."""
+    first: dict[tuple, int] = {}
+    for p, pair_keys in enumerate(keys):
+        for key in pair_keys:
+            first.setdefault(key, p)
+    starting: list[list[tuple]] = [[] for _ in order]
+    for key, p in first.items():
+        starting[p].append(key)
+    tasks: list[tuple] = [("fit", key, 0) for p in range(min(lookahead, len(order)))
+                          for key in starting[p]]
+    for p, work in enumerate(order):
+        if p + lookahead < len(order):
+            tasks += [("fit", key, 0) for key in starting[p + lookahead]]
+        tasks += [("fit", key, f) for key in starting[p] for f in range(1, folds)]
+        tasks.append(("pair", *work))
+    return tasks
+
+
 class _LayerStore:
     """Prepared layers by (side key, layer index): each built on first use, validated before
     any is scored, freed after its last pair in the work order; the Haar rotations of an x
@@ -373,15 +423,17 @@ class _LayerStore:
         self.layers: dict[tuple, Layer] = {}
         self.draws: dict[tuple, list[Layer]] = {}
         self.splits: dict[int, list] = {}
+        self.lock = threading.Lock()  # pairs on several threads (:mod:`.threads`) share it
 
     def layer(self, key: tuple) -> Layer:
-        if key not in self.layers:
-            name, array, m = self.source[key]
-            if m not in self.splits:
-                self.splits[m] = make_splits(m, self.folds, self.seed, self.backend)
-            self.layers[key] = Layer(name, array, self.splits[m], self.corr, self.backend,
-                                     self.seed)
-        return self.layers[key]
+        with self.lock:
+            if key not in self.layers:
+                name, array, m = self.source[key]
+                if m not in self.splits:
+                    self.splits[m] = make_splits(m, self.folds, self.seed, self.backend)
+                self.layers[key] = Layer(name, array, self.splits[m], self.corr, self.backend,
+                                         self.seed)
+            return self.layers[key]
 
     def rotated(self, key: tuple, seed: int, draws: int) -> Iterable[Layer]:
         """The x layer ``key`` after Haar rotations seed … seed + draws − 1, kept for its
@@ -389,16 +441,18 @@ class _LayerStore:
         layer = self.layer(key)
         if self.as_x[key] == 1:
             return (layer.rotated(seed + k) for k in range(draws))
-        if key not in self.draws:
-            self.draws[key] = [layer.rotated(seed + k) for k in range(draws)]
-        return self.draws[key]
+        with self.lock:
+            if key not in self.draws:
+                self.draws[key] = [layer.rotated(seed + k) for k in range(draws)]
+            return self.draws[key]
 
     def done(self, key: tuple) -> None:
         """One pair of ``key`` scored; after its last, free it."""
-        self.left[key] -= 1
-        if self.left[key] == 0:
-            self.layers.pop(key).release()
-            self.draws.pop(key, None)
+        with self.lock:
+            self.left[key] -= 1
+            if self.left[key] == 0:
+                self.layers.pop(key).release()
+                self.draws.pop(key, None)
 
 
 def check_tests(null: int, rotations: int, rotate: int | None,

@@ -7,8 +7,6 @@ of the training rows. The grid builds each :class:`Layer` once; that is where it
 
 from __future__ import annotations
 
-from functools import cached_property
-
 import numpy as np
 import torch
 
@@ -16,6 +14,7 @@ from ..errors import InputError
 from .backend import Backend
 from .correlation import UnitColumns, is_varying
 from .ridge import RidgePredictor
+from .threads import computed_once
 
 
 def kfold_indices(m: int, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -108,12 +107,14 @@ class Layer:
     def m(self) -> int:
         return self.data.shape[0]
 
-    @cached_property
+    @computed_once
     def gram(self) -> torch.Tensor:
-        """XᵀX over all rows (n × n)."""
-        return self.data.T @ self.data
+        """XᵀX over all rows (n × n), as the sum over the test folds (they partition the rows)
+        of their Grams, which every fold's training Gram needs anyway."""
+        return sum(f.test_gram + torch.outer(f.test_mean, f.test_mean) * f.n_test
+                   for f in self.folds)
 
-    @cached_property
+    @computed_once
     def gram_norm(self) -> torch.Tensor:
         """‖XᵀX‖_F over all rows (the denominator of CKA)."""
         return torch.linalg.matrix_norm(self.gram)
@@ -152,45 +153,45 @@ class LayerFold:
     def n_test(self) -> int:
         return len(self.test_idx)
 
-    @cached_property
+    @computed_once
     def train_ok(self) -> torch.Tensor:
         """Units that vary over the training rows. The others carry nothing to fit: they are
         exactly zero once centred, so no map learns from them and no prediction of them varies
         (a unit may be constant in training and still vary in the test rows)."""
         return is_varying(self.layer.data[self.train_idx])
 
-    @cached_property
+    @computed_once
     def train(self) -> torch.Tensor:
         """Training rows centred on the training means (m_train × units); constant units are
         exactly 0 (subtracting a rounded mean would leave ~1e-17 instead)."""
         centred = self.layer.data[self.train_idx] - self.train_mean
         return torch.where(self.train_ok, centred, 0.0)
 
-    @cached_property
+    @computed_once
     def train_sd(self) -> torch.Tensor:
         """Root sum of squares of each centred training column; 0 where it is constant."""
         rows = self.layer.data[self.train_idx]
         ss = ((rows - self.train_mean) ** 2).sum(dim=0)
         return torch.where(self.train_ok, ss.sqrt(), torch.zeros_like(ss))
 
-    @cached_property
+    @computed_once
     def test(self) -> torch.Tensor:
         """Test rows centred on the test means; a correlation never sees the shift."""
         return self.layer.data[self.test_idx] - self.test_mean
 
-    @cached_property
+    @computed_once
     def test_units(self) -> UnitColumns:
         return UnitColumns.of(self.test, self.layer.corr)
 
-    @cached_property
+    @computed_once
     def test_gram(self) -> torch.Tensor:
         return self.test.T @ self.test
 
-    @cached_property
+    @computed_once
     def test_ss(self) -> torch.Tensor:
         return (self.test**2).sum(dim=0)
 
-    @cached_property
+    @computed_once
     def train_row_ss(self) -> torch.Tensor:
         """Squared norm of each centred training row (the target side of the ridge LOO error)."""
         return (self.train**2).sum(dim=1)
@@ -204,7 +205,7 @@ class LayerFold:
         gram = self.layer.gram - test - torch.outer(self.train_mean, self.train_mean) * self.n_train
         return gram * torch.outer(self.train_ok, self.train_ok)
 
-    @cached_property
+    @computed_once
     def ridge(self) -> RidgePredictor:
         # Conditioning is the layer's: where fold 0 could not take the fast Gram route of
         # thin_svd, the other folds go straight to the SVD (and in any order of use, fold 0

@@ -1,17 +1,17 @@
 """Cross products between two prepared layers, shared by every metric and direction of a pair.
 
 The training rows' cross product of each fold comes from the all-rows product minus the test
-rows' product (plus the mean correction), so a pair costs one pass over all rows plus one over
-each test fold instead of one over each (four times larger) training set.
+rows' product (plus the mean correction), and the all-rows product is the sum of the test
+folds' (they partition the rows), so a pair costs one pass over the rows instead of one over
+each (four times larger) training set.
 """
 
 from __future__ import annotations
 
-from functools import cached_property
-
 import torch
 
 from .layer import Layer
+from .threads import computed_once
 
 
 class PairMoments:
@@ -21,10 +21,11 @@ class PairMoments:
         self.x, self.y = x, y
         self._test_raw: dict[int, torch.Tensor] = {}
 
-    @cached_property
+    @computed_once
     def all_rows(self) -> torch.Tensor:
-        """XᵀY over all rows of the (all-row centred) layers, nx × ny."""
-        return self.x.data.T @ self.y.data
+        """XᵀY over all rows of the (all-row centred) layers, nx × ny: the sum of the test
+        folds' products, which partition the rows and are each needed for their fold."""
+        return sum(self._test_rows(f) for f in range(len(self.x.folds)))
 
     def _test_rows(self, f: int) -> torch.Tensor:
         if f not in self._test_raw:

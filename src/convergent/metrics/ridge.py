@@ -27,6 +27,15 @@ and the y→x terms the same with K transposed. A pair therefore costs three m �
 (K and the two Y Wᵀ) instead of four, and everything else is r-sized. (Directions below the SVD
 cut-off are left out of Y = U_y S_y V_yᵀ; they are rounding, see :func:`thin_svd`.)
 
+The two m × r_x × r_y products of a pair (U_y S_y² Kᵀ and its mirror, each one direction's
+Y Wᵀ) are formed in float32 first, twice as fast, with a rigorous bound on how far their
+rounding moves each E(α) (:meth:`RidgePredictor.rounded_fitted_dot`). Only the product's
+entries, dot products of length r_y, are rounded so (the sum over the m rows stays in float64),
+so the bound is about r_y · 2⁻²⁴ of the term's size; where it leaves more than one α in
+contention, the product is formed again in float64 (:meth:`RidgePredictor.best_alpha`). The
+choice is always the exact product's, and the coefficients and scores are computed in float64
+from it, so no score moves.
+
 The thin SVD comes from :func:`thin_svd`: for a tall, well-conditioned X (ε κ² ≤ 1e-10) from the
 eigendecomposition of XᵀX, about 2.5 times faster than LAPACK's SVD and within 1e-10 of it;
 otherwise from LAPACK's SVD. When both layers of a pair took that route, K comes from the pair's
@@ -52,8 +61,9 @@ was needed when a close choice meant forming all the remaining components.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -61,6 +71,9 @@ from .contract import RIDGE_ALPHAS
 
 #: Rows per block of :meth:`RidgePredictor.fitted_dot` (a 512 × 512 float64 block is 2 MiB).
 ROW_BLOCK = 512
+
+#: The dtype in which the middle terms' product is formed first, and its unit roundoff.
+FAST_PRODUCT = (torch.float32, 2.0**-24)
 
 #: Weight components above this fraction of the largest are formed first (see the module text):
 #: lower leaves more close choices to finish α by α, higher forms components most choices do not
@@ -162,9 +175,12 @@ class RidgePredictor:
     grams : WeightedGrams, what Uᵀ diag(c_α) U is formed from, and how much of it is.
     N : (A, r·r) (F_α F_αᵀ) ∘ Uᵀ diag(c_α) U, flattened, from the components formed so far
         (exact for the α that :meth:`finish_alpha` finished).
+    leverage : (m,) ‖U_i‖², each training row's leverage at α = 0.
     nonzero : (n,) bool, the columns of X that are not exactly zero (a unit constant over the
         training rows is exactly zero once centred).
     gram_route : bool, whether :func:`thin_svd` factored X by its Gram route.
+    lock : held while :meth:`best_alpha` reads and finishes the Grams, which targets on
+        other threads share (:mod:`.threads`).
     """
 
     U: torch.Tensor
@@ -175,8 +191,10 @@ class RidgePredictor:
     weights: torch.Tensor
     grams: WeightedGrams
     N: torch.Tensor
+    leverage: torch.Tensor
     nonzero: torch.Tensor
     gram_route: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
     def fit(cls, X: torch.Tensor, leading: float = LEADING_COMPONENTS,
@@ -191,12 +209,13 @@ class RidgePredictor:
         shrink = s2 / (s2 + alphas[:, None])
         # 1 − h computed as a sum of non-negative parts, not as 1 − h, to keep tiny values exact.
         U2 = U**2
-        outside = (1 - U2.sum(dim=1)).clamp_min(0)
+        leverage = U2.sum(dim=1)
+        outside = (1 - leverage).clamp_min(0)
         complement = outside + (1 - shrink) @ U2.T
         weights = complement**-2
         grams = WeightedGrams(U, weights, leading)
         N = _shrunk(grams.form(grams.leading_count), shrink)
-        return cls(U, s, V, alphas, shrink, weights, grams, N,
+        return cls(U, s, V, alphas, shrink, weights, grams, N, leverage,
                    (X != 0).any(dim=0), gram_route)
 
     def complete_grams(self) -> None:
@@ -222,30 +241,86 @@ class RidgePredictor:
         quadratic = self.N @ gram.reshape(-1)
         return self.weights @ row_ss - 2 * (self.shrink * fitted_dot).sum(dim=1) + quadratic
 
-    def best_alpha(self, fitted_dot: torch.Tensor, gram: torch.Tensor, row_ss: torch.Tensor
-                   ) -> int:
-        """Index of the α with the lowest leave-one-out error (the first of equals, as
-        scikit-learn picks), the same as the complete Grams give.
+    def rounded_fitted_dot(self, left: torch.Tensor, right: torch.Tensor, left_ss: torch.Tensor
+                           ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`fitted_dot` with the m × r product left @ right formed in float32 (twice as
+        fast), and per α (A,) a bound on how far that moves :meth:`errors`; ``left_ss`` (m,)
+        holds the squared row norms of ``left``.
 
-        Each error is known to within its bound (the slack of its weights times ‖Ŷ_α‖², plus a
-        rounding allowance). While more than one α could still be the lowest, the contender
-        with the widest bound is made exact (:meth:`finish_alpha`, one weighted Gram, kept for
-        every later target); the choice is final once one α is left or all left are exact."""
-        errors = self.errors(fitted_dot, gram, row_ss)
-        if self.grams.complete:
-            return int(torch.argmin(errors))
+        An entry z = l·r of the product (length n) formed from float32 copies of l and r errs
+        by at most γ |l|·|r| ≤ γ ‖l‖ ‖r‖, γ = (n + 2) u / (1 − (n + 2) u), u = 2⁻²⁴ (the
+        rounding of a dot product and of its two inputs, in any order of summation). As the
+        columns of U have unit norm, Cauchy–Schwarz gives
+
+            |Σ_i c_αi U_ik δz_ik| ≤ γ ‖r_k‖ ‖(c_αi ‖l_i‖)_i‖,
+
+        and the error of α moves by at most 2 Σ_k F_αk times that. ``right`` is first scaled
+        by a power of two (exactly) so that no entry exceeds 1; ``left`` is U of a layer, so
+        nothing overflows, and an underflow (under 2⁻¹²⁶ a term) is added to the bound."""
+        n = right.shape[0]
+        exponent = int(torch.frexp(right.abs().max())[1]) if right.numel() else 0
+        scale = 2.0 ** -exponent
+        fast, roundoff = FAST_PRODUCT
+        right_fast = (right * scale).to(fast)
+        out = self.U.new_zeros(len(self.weights), self.U.shape[1])
+        for start in range(0, len(left), ROW_BLOCK):
+            rows = slice(start, start + ROW_BLOCK)
+            out.addmm_(self.weights[:, rows],
+                       (left[rows].to(fast) @ right_fast).to(self.U.dtype).mul_(self.U[rows]))
+        gamma = (n + 2) * roundoff / (1 - (n + 2) * roundoff)
+        underflow = 4 * (n + 2) * 2.0**-126
+        spread = (self.weights**2 @ left_ss).sqrt()  # ‖c_α ∘ ‖l_i‖‖
+        size = self.weights.norm(dim=1)  # ‖c_α‖, for the underflow
+        per_k = gamma * spread[:, None] * (right * scale).norm(dim=0) + underflow * size[:, None]
+        # 1% over, for the float64 rounding of the bound itself.
+        return out / scale, 2.02 * (self.shrink * per_k).sum(dim=1) / scale
+
+    def best_alpha(self, target: RidgePredictor, right: torch.Tensor, gram: torch.Tensor,
+                   row_ss: torch.Tensor) -> int:
+        """Index of the α with the lowest leave-one-out error (the first of equals, as
+        scikit-learn picks) for the target Y = U_y S_y V_yᵀ of the factors ``target``, with
+        Y Wᵀ = U_y @ right (m × r), W Wᵀ (r × r) and squared row norms (m,), W = UᵀY: the
+        choice the complete Grams and an exact product make.
+
+        Each error is known to within its bound: the slack of its weights times ‖Ŷ_α‖², the
+        float32 product's bound (:meth:`rounded_fitted_dot`, in float64 only) and a rounding
+        allowance. While more than one α could still be the lowest, the widest bound among the
+        contenders is removed: the product formed exactly, or that α's Gram made exact
+        (:meth:`finish_alpha`, one weighted Gram, kept for every later target). The choice is
+        final once one α is left or nothing inexact is left."""
+        if self.U.dtype == torch.float64 and torch.get_float32_matmul_precision() == "highest":
+            fitted_dot, product_bound = self.rounded_fitted_dot(target.U, right, target.leverage)
+        else:  # float32 already, or float32 products that may run in lower precision
+            fitted_dot, product_bound = self.fitted_dot(target.U, right), None
+        while True:
+            with self.lock:  # the Grams serve every target, and finishing an α changes N
+                best = self._choose(fitted_dot, product_bound, gram, row_ss)
+            if best is not None:
+                return best
+            fitted_dot, product_bound = self.fitted_dot(target.U, right), None
+
+    def _choose(self, fitted_dot: torch.Tensor, product_bound: torch.Tensor | None,
+                gram: torch.Tensor, row_ss: torch.Tensor) -> int | None:
+        """:meth:`best_alpha`'s choice from the target's middle term, finishing α as needed;
+        None where the product's bound is the widest of the contenders'."""
         fitted_ss = self.shrink**2 @ gram.diagonal()
         # Rounding allowance: the errors are differences of terms of the size of Σ c ‖Y_i‖².
-        rounding = 1e4 * torch.finfo(errors.dtype).eps * (self.weights @ row_ss)
+        rounding = 1e4 * torch.finfo(self.weights.dtype).eps * (self.weights @ row_ss)
         while True:
-            bound = self.grams.slack * fitted_ss
+            errors = self.errors(fitted_dot, gram, row_ss)
+            gram_bound = self.grams.slack * fitted_ss
+            bound = gram_bound if product_bound is None else gram_bound + product_bound
             best = int(torch.argmin(errors))
             contenders = errors - bound - rounding <= errors[best] + bound[best] + rounding[best]
-            open_ = torch.where(contenders & ~self.grams.finished, bound, -1.0)
-            if int(contenders.sum()) == 1 or bool(open_.max() < 0):
+            if int(contenders.sum()) == 1:
+                return best
+            open_ = torch.where(contenders & ~self.grams.finished, gram_bound, -1.0)
+            widest = -1.0 if self.grams.complete else float(open_.max())
+            if product_bound is not None and float(product_bound[contenders].max()) >= widest:
+                return None
+            if widest < 0:
                 return best
             self.finish_alpha(int(torch.argmax(open_)))
-            errors = self.errors(fitted_dot, gram, row_ss)
 
     def finish_alpha(self, a: int) -> None:
         """Make the weighted Gram of the α of index ``a`` exact (at most once)."""
@@ -351,6 +426,6 @@ def ridge_pair(x: RidgePredictor, y: RidgePredictor, x_row_ss: torch.Tensor,
     W_xy = (K * y.s) @ y.V.T * y.nonzero
     W_yx = (K.T * x.s) @ x.V.T * x.nonzero
     ks_y, ks_x = K * y.s, K.T * x.s
-    best_xy = x.best_alpha(x.fitted_dot(y.U, (ks_y * y.s).T), ks_y @ ks_y.T, y_row_ss)
-    best_yx = y.best_alpha(y.fitted_dot(x.U, (ks_x * x.s).T), ks_x @ ks_x.T, x_row_ss)
+    best_xy = x.best_alpha(y, (ks_y * y.s).T, ks_y @ ks_y.T, y_row_ss)
+    best_yx = y.best_alpha(x, (ks_x * x.s).T, ks_x @ ks_x.T, x_row_ss)
     return x.coefficients(best_xy, W_xy), y.coefficients(best_yx, W_yx)
