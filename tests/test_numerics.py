@@ -207,7 +207,7 @@ def test_the_float32_middle_term_moves_each_error_by_less_than_its_bound(width, 
     px, py = RidgePredictor.fit(X, 0.0), RidgePredictor.fit(Y, 0.0)
     right = ((px.U.T @ py.U) * py.s**2).T
     exact = px.fitted_dot(py.U, right)
-    rounded, bound = px.rounded_fitted_dot(py.U, right, py.leverage)
+    rounded, bound = px.rounded_fitted_dot(py, right)
     moved = 2 * (px.shrink * (rounded - exact)).sum(dim=1).abs()
     assert torch.all(moved <= bound)
     assert torch.all(bound <= 1e-4 * (px.weights @ (Y**2).sum(dim=1)))

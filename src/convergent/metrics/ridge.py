@@ -181,6 +181,7 @@ class RidgePredictor:
     gram_route : bool, whether :func:`thin_svd` factored X by its Gram route.
     lock : held while :meth:`best_alpha` reads and finishes the Grams, which targets on
         other threads share (:mod:`.threads`).
+    low : U converted to lower precisions (:meth:`lowered`), by dtype.
     """
 
     U: torch.Tensor
@@ -195,6 +196,7 @@ class RidgePredictor:
     nonzero: torch.Tensor
     gram_route: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    low: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def fit(cls, X: torch.Tensor, leading: float = LEADING_COMPONENTS,
@@ -241,36 +243,45 @@ class RidgePredictor:
         quadratic = self.N @ gram.reshape(-1)
         return self.weights @ row_ss - 2 * (self.shrink * fitted_dot).sum(dim=1) + quadratic
 
-    def rounded_fitted_dot(self, left: torch.Tensor, right: torch.Tensor, left_ss: torch.Tensor
+    def lowered(self, dtype: torch.dtype) -> torch.Tensor:
+        """U in ``dtype``, converted once for every pair of the layer-fold."""
+        low = self.low.get(dtype)
+        if low is None:
+            low = self.low[dtype] = self.U.to(dtype)
+        return low
+
+    def rounded_fitted_dot(self, target: RidgePredictor, right: torch.Tensor
                            ) -> tuple[torch.Tensor, torch.Tensor]:
-        """:meth:`fitted_dot` with the m × r product left @ right formed in float32 (twice as
-        fast), and per α (A,) a bound on how far that moves :meth:`errors`; ``left_ss`` (m,)
-        holds the squared row norms of ``left``.
+        """:meth:`fitted_dot` for Y Wᵀ = U_y @ right (U_y the ``target``'s U) with U_y @ right
+        and its product with U formed in float32 (twice as fast), and per α (A,) a bound on
+        how far that moves :meth:`errors`.
 
-        An entry z = l·r of the product (length n) formed from float32 copies of l and r errs
-        by at most γ |l|·|r| ≤ γ ‖l‖ ‖r‖, γ = (n + 2) u / (1 − (n + 2) u), u = 2⁻²⁴ (the
-        rounding of a dot product and of its two inputs, in any order of summation). As the
-        columns of U have unit norm, Cauchy–Schwarz gives
+        An entry z = l·r of the product (length n) formed from float32 copies of l and r
+        errs by at most γ_{n+2} |l|·|r| ≤ γ_{n+2} ‖l‖ ‖r‖ (γ_k = k u / (1 − k u), u = 2⁻²⁴:
+        the rounding of a dot product, in any order of summation, and of its two inputs), and
+        U_ik z with U_ik rounded too by γ_{n+4} |U_ik| ‖l‖ ‖r‖. As the columns of U have unit
+        norm, Cauchy–Schwarz gives
 
-            |Σ_i c_αi U_ik δz_ik| ≤ γ ‖r_k‖ ‖(c_αi ‖l_i‖)_i‖,
+            |Σ_i c_αi δ(U_ik z_ik)| ≤ γ_{n+4} ‖r_k‖ ‖(c_αi ‖l_i‖)_i‖,
 
         and the error of α moves by at most 2 Σ_k F_αk times that. ``right`` is first scaled
-        by a power of two (exactly) so that no entry exceeds 1; ``left`` is U of a layer, so
-        nothing overflows, and an underflow (under 2⁻¹²⁶ a term) is added to the bound."""
-        n = right.shape[0]
+        by a power of two (exactly) so that no entry exceeds 1; U and U_y have entries of at
+        most 1, so nothing overflows, and underflows (under 2⁻¹²⁶ each) are added to the
+        bound. The sum over the m rows is in float64."""
+        n, m = right.shape[0], self.U.shape[0]
         exponent = int(torch.frexp(right.abs().max())[1]) if right.numel() else 0
         scale = 2.0 ** -exponent
         fast, roundoff = FAST_PRODUCT
-        right_fast = (right * scale).to(fast)
+        left, own, right_fast = target.lowered(fast), self.lowered(fast), (right * scale).to(fast)
         out = self.U.new_zeros(len(self.weights), self.U.shape[1])
-        for start in range(0, len(left), ROW_BLOCK):
+        for start in range(0, m, ROW_BLOCK):
             rows = slice(start, start + ROW_BLOCK)
             out.addmm_(self.weights[:, rows],
-                       (left[rows].to(fast) @ right_fast).to(self.U.dtype).mul_(self.U[rows]))
-        gamma = (n + 2) * roundoff / (1 - (n + 2) * roundoff)
-        underflow = 4 * (n + 2) * 2.0**-126
-        spread = (self.weights**2 @ left_ss).sqrt()  # ‖c_α ∘ ‖l_i‖‖
-        size = self.weights.norm(dim=1)  # ‖c_α‖, for the underflow
+                       (left[rows] @ right_fast).mul_(own[rows]).to(self.U.dtype))
+        gamma = (n + 4) * roundoff / (1 - (n + 4) * roundoff)
+        underflow = (4 * (n + 2) + m**0.5) * 2.0**-126
+        spread = (self.weights**2 @ target.leverage).sqrt()  # ‖c_α ∘ ‖l_i‖‖
+        size = self.weights.norm(dim=1)  # ‖c_α‖, for the underflows
         per_k = gamma * spread[:, None] * (right * scale).norm(dim=0) + underflow * size[:, None]
         # 1% over, for the float64 rounding of the bound itself.
         return out / scale, 2.02 * (self.shrink * per_k).sum(dim=1) / scale
@@ -289,7 +300,7 @@ class RidgePredictor:
         (:meth:`finish_alpha`, one weighted Gram, kept for every later target). The choice is
         final once one α is left or nothing inexact is left."""
         if self.U.dtype == torch.float64 and torch.get_float32_matmul_precision() == "highest":
-            fitted_dot, product_bound = self.rounded_fitted_dot(target.U, right, target.leverage)
+            fitted_dot, product_bound = self.rounded_fitted_dot(target, right)
         else:  # float32 already, or float32 products that may run in lower precision
             fitted_dot, product_bound = self.fitted_dot(target.U, right), None
         while True:
