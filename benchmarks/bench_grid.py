@@ -9,6 +9,7 @@ for ``linear`` the floor of the grid's own factorisation (:func:`linear_floor`).
 
     python benchmarks/bench_grid.py                  # the full benchmark (several minutes)
     python benchmarks/bench_grid.py --stimuli 1000 --layers 4 --metrics procrustes
+    python benchmarks/bench_grid.py --metrics linear --workers 1   # one pair at a time
 """
 
 from __future__ import annotations
@@ -70,10 +71,14 @@ BOUNDS = {
 }
 
 
+#: Pairs at once (``--workers``; None: the grid's default, one per torch thread).
+WORKERS = None
+
+
 def on_workers(jobs) -> None:
     """Run zero-argument ``jobs`` as the grid runs its pairs: on its workers (one pair per
     torch thread, :mod:`convergent.metrics.threads`), so bound and grid are timed alike."""
-    ordered_map(lambda job: job(), jobs, pair_workers(torch.device("cpu"), None))
+    ordered_map(lambda job: job(), jobs, pair_workers(torch.device("cpu"), WORKERS))
 
 
 def core_time(A, B, metric, folds):
@@ -174,7 +179,7 @@ def child(args) -> None:
     A, B = data(args)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
-    table = grid(A, B, metrics=[args.child], folds=args.folds)
+    table = grid(A, B, metrics=[args.child], folds=args.folds, workers=args.workers)
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     scores = table.pivot(index="index_x", columns="index_y", values="score").to_numpy()
@@ -188,8 +193,12 @@ def main() -> None:
     p.add_argument("--layers", type=int, default=8)
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--metrics", default=",".join(METRICS))
+    p.add_argument("--workers", type=int, default=None,
+                   help="layer pairs at once (default: one per torch thread, as grid's)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args()
+    global WORKERS
+    WORKERS = args.workers
     if args.child:
         return child(args)
     A, B = data(args)
@@ -201,6 +210,7 @@ def main() -> None:
     bounds = []
     for metric in args.metrics.split(","):
         cmd = [sys.executable, __file__, "--child", metric, "--stimuli", str(args.stimuli),
+               *(["--workers", str(args.workers)] if args.workers else []),
                "--layers", str(args.layers), "--folds", str(args.folds)]
         fast = json.loads(subprocess.run(cmd, check=True, capture_output=True,
                                          text=True).stdout)
