@@ -272,7 +272,8 @@ class RidgePredictor:
         exponent = int(torch.frexp(right.abs().max())[1]) if right.numel() else 0
         scale = 2.0 ** -exponent
         fast, roundoff = FAST_PRODUCT
-        left, own, right_fast = target.lowered(fast), self.lowered(fast), (right * scale).to(fast)
+        right = right * scale
+        left, own, right_fast = target.lowered(fast), self.lowered(fast), right.to(fast)
         out = self.U.new_zeros(len(self.weights), self.U.shape[1])
         for start in range(0, m, ROW_BLOCK):
             rows = slice(start, start + ROW_BLOCK)
@@ -282,7 +283,7 @@ class RidgePredictor:
         underflow = (4 * (n + 2) + m**0.5) * 2.0**-126
         spread = (self.weights**2 @ target.leverage).sqrt()  # ‖c_α ∘ ‖l_i‖‖
         size = self.weights.norm(dim=1)  # ‖c_α‖, for the underflows
-        per_k = gamma * spread[:, None] * (right * scale).norm(dim=0) + underflow * size[:, None]
+        per_k = gamma * spread[:, None] * right.norm(dim=0) + underflow * size[:, None]
         # 1% over, for the float64 rounding of the bound itself.
         return out / scale, 2.02 * (self.shrink * per_k).sum(dim=1) / scale
 
