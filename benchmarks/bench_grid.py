@@ -71,17 +71,13 @@ BOUNDS = {
 }
 
 
-#: Pairs at once (``--workers``; None: the grid's default, one per torch thread).
-WORKERS = None
-
-
-def on_workers(jobs) -> None:
+def on_workers(jobs, workers: int | None) -> None:
     """Run zero-argument ``jobs`` as the grid runs its pairs: on its workers (one pair per
     torch thread, :mod:`convergent.metrics.threads`), so bound and grid are timed alike."""
-    ordered_map(lambda job: job(), jobs, pair_workers(torch.device("cpu"), WORKERS))
+    ordered_map(lambda job: job(), jobs, pair_workers(torch.device("cpu"), workers))
 
 
-def core_time(A, B, metric, folds):
+def core_time(A, B, metric, folds, workers=None):
     """The work no exact implementation avoids, timed alone, on the grid's workers."""
     import ot
     from scipy.optimize import linear_sum_assignment
@@ -116,11 +112,11 @@ def core_time(A, B, metric, folds):
                 for x in A for y in B for tr, _ in splits[:1]]
         jobs = [solve(C) for C in mats for _ in splits]
     start = time.perf_counter()
-    on_workers(jobs)
+    on_workers(jobs, workers)
     return time.perf_counter() - start
 
 
-def linear_floor(A, B, folds) -> float:
+def linear_floor(A, B, folds, workers=None) -> float:
     """The dense work of the grid's exact leave-one-out factorisation alone (metrics/ridge.py),
     on the grid's workers: per layer and fold the factorisation (its Gram from the all-rows
     Gram less the test rows', as the grid forms it), leverages and the leading weighted Grams
@@ -147,7 +143,7 @@ def linear_floor(A, B, folds) -> float:
                 grams[1][j] = data[1][j].T @ data[1][j]
         return job
 
-    on_workers([moments(i, j) for i in range(len(A)) for j in range(len(B))])
+    on_workers([moments(i, j) for i in range(len(A)) for j in range(len(B))], workers)
 
     def fit(X, gram, train, test):  # the training Gram as the grid forms it (rank-1 terms aside)
         return RidgePredictor.fit(X[train] - X[train].mean(0),
@@ -167,10 +163,11 @@ def linear_floor(A, B, folds) -> float:
                 fits[s][k] = fit(data[s][k], grams[s][k], train, test)
             return job
 
-        on_workers([fitted(s, k) for s, side in enumerate(data) for k in range(len(side))])
+        on_workers([fitted(s, k) for s, side in enumerate(data) for k in range(len(side))],
+                   workers)
         on_workers([middle(x, y, lambda i=i, j=j, test=test: all_rows[i, j]
                            - data[0][i][test].T @ data[1][j][test])
-                    for i, x in enumerate(fits[0]) for j, y in enumerate(fits[1])])
+                    for i, x in enumerate(fits[0]) for j, y in enumerate(fits[1])], workers)
     return time.perf_counter() - start
 
 
@@ -197,8 +194,6 @@ def main() -> None:
                    help="layer pairs at once (default: one per torch thread, as grid's)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args()
-    global WORKERS
-    WORKERS = args.workers
     if args.child:
         return child(args)
     A, B = data(args)
@@ -218,7 +213,7 @@ def main() -> None:
         plain = plain_grid(A, B, metric, args.folds)
         plain_s = time.perf_counter() - start
         diff = np.nanmax(np.abs(plain - np.array(fast["scores"])))
-        core = core_time(A, B, metric, args.folds)
+        core = core_time(A, B, metric, args.folds, args.workers)
         print(f"{metric:<12}{plain_s:>10.2f}{fast['seconds']:>10.2f}"
               f"{plain_s / fast['seconds']:>7.1f}x{diff:>12.1e}{fast['peak_mib']:>10.0f}"
               f"{core:>9.2f}{fast['seconds'] / core:>10.1f}x", flush=True)
@@ -226,7 +221,7 @@ def main() -> None:
                       f"takes {fast['seconds'] / core:.1f}x that, the plain loop "
                       f"{plain_s / core:.1f}x")
         if metric == "linear":
-            floor = linear_floor(A, B, args.folds)
+            floor = linear_floor(A, B, args.folds, args.workers)
             bounds.append(f"linear: the exact factorisation's dense work alone (factorisations, "
                           f"leading weighted Grams, K and the middle terms' two products a pair "
                           f"and fold) takes "

@@ -2,8 +2,8 @@
 
 Two cores run two layer pairs at once, each on one thread, faster than one pair at a time on
 two threads: most of a pair's work is products of a few hundred columns, too small for a BLAS
-call to keep two cores busy (on the benchmark of ``benchmarks/bench_grid.py`` two threads take
-about 0.7 of one thread's time one pair at a time, half of it two pairs at a time).
+call to keep two cores busy (on the benchmark of ``benchmarks/bench_grid.py``, for linear, two
+threads took about 0.7 of one thread's time one pair at a time, 0.55 two pairs at a time).
 
 The pairs share the layers' prepared state, computed on first use (:class:`computed_once`) and,
 for the ridge factors, refined while penalties are chosen (under the factors' own lock).
